@@ -40,9 +40,14 @@ public static class TestData
         return stdout;
     }
 
+    /// <summary>UNSUP_PYTHON, else Debian's /usr/bin/python3 (where apt puts python3-torch and nibabel), else python3.</summary>
+    public static string PythonExe =>
+        Environment.GetEnvironmentVariable("UNSUP_PYTHON") is { Length: > 0 } p ? p
+        : File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+
     static int RunPython(string script, out string stdout, out string stderr)
     {
-        var psi = new ProcessStartInfo("python3") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo(PythonExe) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add("-");
         try
         {
