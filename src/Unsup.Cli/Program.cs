@@ -1,1 +1,17 @@
-Console.WriteLine("unsup");
+using System.CommandLine;
+using Unsup;
+using Unsup.Cli;
+using Unsup.Cli.Commands;
+
+var root = new RootCommand(
+    "Unsup: unsupervised deep learning on images — MoCo contrastive pretraining and SYMNet diffeomorphic registration.\n\n" +
+    "Examples:\n" +
+    "  unsup demo                      run a short end-to-end demo on built-in data\n" +
+    "  unsup info                      versions, device, threads, data locations\n" +
+    "  unsup inspect scan.nii.gz       header and summary of a NIfTI/npy/npz/IDX/image file");
+GlobalOptions.AddTo(root);
+root.Subcommands.Add(InfoCommand.Create());
+root.Subcommands.Add(InspectCommand.Create());
+root.Subcommands.Add(DemoCommand.Create());
+
+return Cli.Run(root, args);
