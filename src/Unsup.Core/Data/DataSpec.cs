@@ -64,6 +64,9 @@ public sealed record DataSpec(string Kind, string? Dir, string? Variant)
             case "fashion-mnist":
             {
                 string dir = Dir ?? (resolver ?? new DataResolver()).Resolve("fashion-mnist", progress).Folder;
+                // accept a data folder (DIR/fashion-mnist/...) as well as the folder of the IDX files
+                if (Dir != null && !File.Exists(Path.Combine(dir, FashionMnist.FileNames[0])) && Directory.Exists(Path.Combine(dir, "fashion-mnist")))
+                    dir = Path.Combine(dir, "fashion-mnist");
                 return FashionMnist.Load(dir, train);
             }
             case "mnist": return Mnist.Load(Dir!, train);

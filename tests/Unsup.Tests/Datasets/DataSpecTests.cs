@@ -54,6 +54,11 @@ public class DataSpecTests
         Assert.Equal(new long[] { 3, 4 }, train.Labels);
         Assert.Equal(new long[] { 5 }, test.Labels);
         Assert.Equal("fashion-mnist/test", test.Name);
+        // an explicit folder may be the IDX folder itself or a data folder holding fashion-mnist/
+        using var viaDataDir = DataSpec.Parse("fashion-mnist:" + dir.Path).Load(DataSplit.Test);
+        using var viaIdxDir = DataSpec.Parse("fashion-mnist:" + fm).Load(DataSplit.Train);
+        Assert.Equal(new long[] { 5 }, viaDataDir.Labels);
+        Assert.Equal(new long[] { 3, 4 }, viaIdxDir.Labels);
     }
 
     [Fact]

@@ -126,6 +126,52 @@ public class ImageFolderTests
     }
 
     [Fact]
+    public void ExactCentreCropWhenTheShorterSideAlreadyFits()
+    {
+        using var dir = TestData.Temp();
+        WriteRgb(dir.File("tall.png"), 4, 6, (x, y) => Pattern(0, x, y)); // 4 wide, 6 high: rows 1..4 are kept
+        using var ds = ImageFolder.Load(dir.Path, new ImageFolderOptions { Size = 4 });
+        var expected = new byte[3 * 4 * 4];
+        int k = 0;
+        for (int c = 0; c < 3; c++) for (int y = 1; y < 5; y++) for (int x = 0; x < 4; x++)
+        {
+            var (r, g, b) = Pattern(0, x, y);
+            expected[k++] = c == 0 ? r : c == 1 ? g : b;
+        }
+        Assert.Equal(expected, ds.Images.data<byte>().ToArray());
+    }
+
+    [Fact]
+    public void ReadsBmpAndLosslessWebp()
+    {
+        using var dir = TestData.Temp();
+        // 24-bit BMP, 2x2, rows stored bottom-up as B,G,R with each row padded to 4 bytes
+        var bmp = new List<byte>();
+        void U16(int v) => bmp.AddRange(BitConverter.GetBytes((ushort)v));
+        void U32(int v) => bmp.AddRange(BitConverter.GetBytes(v));
+        bmp.AddRange("BM"u8.ToArray()); U32(54 + 16); U32(0); U32(54);
+        U32(40); U32(2); U32(2); U16(1); U16(24); U32(0); U32(16); U32(2835); U32(2835); U32(0); U32(0);
+        bmp.AddRange(new byte[] { 0, 0, 255, 0, 255, 0, 0, 0 });   // bottom row: red, green
+        bmp.AddRange(new byte[] { 255, 0, 0, 255, 255, 255, 0, 0 }); // top row: blue, white
+        File.WriteAllBytes(dir.File("a.bmp"), bmp.ToArray());
+
+        using (var src = new SKBitmap(new SKImageInfo(2, 2, SKColorType.Rgba8888, SKAlphaType.Unpremul)))
+        {
+            src.SetPixel(0, 0, new SKColor(0, 0, 255)); src.SetPixel(1, 0, new SKColor(255, 255, 255));
+            src.SetPixel(0, 1, new SKColor(255, 0, 0)); src.SetPixel(1, 1, new SKColor(0, 255, 0));
+            using var pixmap = src.PeekPixels();
+            using var data = pixmap.Encode(new SKWebpEncoderOptions(SKWebpEncoderCompression.Lossless, 100));
+            File.WriteAllBytes(dir.File("b.webp"), data.ToArray());
+        }
+
+        using var ds = ImageFolder.Load(dir.Path);
+        Assert.Equal(new long[] { 2, 3, 2, 2 }, ds.Images.shape);
+        var expected = new byte[] { 0, 255, 255, 0, /* G */ 0, 255, 0, 255, /* B */ 255, 255, 0, 0 };
+        Assert.Equal(expected, ds.Images[0].data<byte>().ToArray());
+        Assert.Equal(expected, ds.Images[1].data<byte>().ToArray());
+    }
+
+    [Fact]
     public void CorruptAndTruncatedImagesNameTheFile()
     {
         using var dir = TestData.Temp();
