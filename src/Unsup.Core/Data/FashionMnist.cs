@@ -61,7 +61,7 @@ public static class Mnist
         throw UnsupException.ForFile(folder, $"missing {stem}.gz (or {stem}): expected the four IDX files of MNIST / Fashion-MNIST here");
     }
 
-    /// <summary>"file[i]" names, built lazily-cheap: one string per image is acceptable even at 100k.</summary>
+    /// <summary>"file[i]" source names, one per image.</summary>
     internal static string[] SourceNames(string file, long n)
     {
         var s = new string[n];
