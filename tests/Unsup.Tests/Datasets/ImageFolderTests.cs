@@ -161,7 +161,7 @@ public class ImageFolderTests
             src.SetPixel(0, 1, new SKColor(255, 0, 0)); src.SetPixel(1, 1, new SKColor(0, 255, 0));
             using var pixmap = src.PeekPixels();
             using var data = pixmap.Encode(new SKWebpEncoderOptions(SKWebpEncoderCompression.Lossless, 100));
-            File.WriteAllBytes(dir.File("b.webp"), data.ToArray());
+            File.WriteAllBytes(dir.File("b.webp"), data!.ToArray());
         }
 
         using var ds = ImageFolder.Load(dir.Path);
