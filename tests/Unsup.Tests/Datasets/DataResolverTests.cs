@@ -136,12 +136,18 @@ public class DataResolverTests
         public LocalServer(Dictionary<string, byte[]> files)
         {
             _files = files;
-            var probe = new TcpListener(IPAddress.Loopback, 0);
-            probe.Start();
-            Port = ((IPEndPoint)probe.LocalEndpoint).Port;
-            probe.Stop();
-            _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
-            _listener.Start();
+            for (int attempt = 0; ; attempt++)
+            {
+                // a free port from the OS; another process may take it before the listener binds, so retry
+                var probe = new TcpListener(IPAddress.Loopback, 0);
+                probe.Start();
+                Port = ((IPEndPoint)probe.LocalEndpoint).Port;
+                probe.Stop();
+                _listener.Prefixes.Clear();
+                _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
+                try { _listener.Start(); break; }
+                catch (HttpListenerException) when (attempt < 5) { }
+            }
             _loop = Task.Run(Serve);
         }
 
@@ -152,6 +158,7 @@ public class DataResolverTests
                 HttpListenerContext ctx;
                 try { ctx = await _listener.GetContextAsync(); }
                 catch { return; }
+                ctx.Response.KeepAlive = false; // one connection per request: no reuse race with a closing connection
                 var name = ctx.Request.Url!.AbsolutePath.Split('/').Last();
                 if (_files.TryGetValue(name, out var bytes))
                 {
