@@ -1,0 +1,117 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using System.Runtime.InteropServices;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Unsup.Data;
+
+/// <summary>
+/// Reads IDX files (the MNIST / Fashion-MNIST format), plain or gzip (recognised by the 1f 8b magic, not the
+/// file name). Layout: 2 zero bytes, a type code (0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32, 0x0D float32,
+/// 0x0E float64), the number of dimensions, each dimension as big-endian int32, then the data big-endian.
+/// </summary>
+public static class IdxReader
+{
+    /// <summary>Reads the whole file into a tensor of the declared type and shape.</summary>
+    public static Tensor Read(string path)
+    {
+        using var stream = Open(path);
+        try
+        {
+            var (type, elem, dims) = ReadHeader(stream, path);
+            long count = 1;
+            foreach (var d in dims) count = checked(count * d);
+            long nbytes = checked(count * elem);
+            if (nbytes > Array.MaxLength)
+                throw UnsupException.ForFile(path, $"{nbytes} bytes of data is more than this reader can hold in one array");
+            var data = new byte[nbytes];
+            int got = ReadFully(stream, data);
+            if (got < nbytes) throw UnsupException.ForFile(path, $"truncated: expected {nbytes} bytes of data, found {got}");
+            if (stream.ReadByte() >= 0) throw UnsupException.ForFile(path, $"unexpected bytes after the {nbytes} bytes of data declared by the header");
+            return ToTensor(type, data, dims);
+        }
+        catch (InvalidDataException e)
+        {
+            throw UnsupException.ForFile(path, $"corrupt gzip data ({e.Message})", e);
+        }
+    }
+
+    /// <summary>Opens a file for reading, transparently decompressing gzip. Missing file → UnsupException.</summary>
+    internal static Stream Open(string path)
+    {
+        FileStream fs;
+        try { fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        { throw UnsupException.ForFile(path, e is FileNotFoundException or DirectoryNotFoundException ? "file not found" : $"cannot read ({e.Message})", e); }
+        int b0 = fs.ReadByte(), b1 = fs.ReadByte();
+        fs.Position = 0;
+        if (b0 == 0x1f && b1 == 0x8b) return new BufferedStream(new GZipStream(fs, CompressionMode.Decompress), 1 << 16);
+        return fs;
+    }
+
+    static (byte type, int elem, long[] dims) ReadHeader(Stream s, string path)
+    {
+        var head = new byte[4];
+        if (ReadFully(s, head) < 4) throw UnsupException.ForFile(path, "truncated: too short for an IDX header");
+        if (head[0] != 0 || head[1] != 0)
+            throw UnsupException.ForFile(path, $"not an IDX file (magic {head[0]:x2} {head[1]:x2} {head[2]:x2} {head[3]:x2}, expected 00 00 TYPE NDIMS)");
+        int elem = head[2] switch { 0x08 or 0x09 => 1, 0x0B => 2, 0x0C or 0x0D => 4, 0x0E => 8, _ => 0 };
+        if (elem == 0) throw UnsupException.ForFile(path, $"unknown IDX data type code 0x{head[2]:x2} (expected 0x08, 0x09, 0x0B, 0x0C, 0x0D or 0x0E)");
+        int ndims = head[3];
+        if (ndims == 0) throw UnsupException.ForFile(path, "IDX header declares 0 dimensions");
+        var raw = new byte[4 * ndims];
+        if (ReadFully(s, raw) < raw.Length) throw UnsupException.ForFile(path, $"truncated: header declares {ndims} dimensions but ends early");
+        var dims = new long[ndims];
+        for (int i = 0; i < ndims; i++)
+        {
+            int d = BinaryPrimitives.ReadInt32BigEndian(raw.AsSpan(4 * i));
+            if (d < 0) throw UnsupException.ForFile(path, $"negative dimension {d} in the IDX header");
+            dims[i] = d;
+        }
+        return (head[2], elem, dims);
+    }
+
+    static Tensor ToTensor(byte type, byte[] data, long[] dims)
+    {
+        switch (type)
+        {
+            case 0x08: return torch.tensor(data, dims);
+            case 0x09: return torch.tensor(MemoryMarshal.Cast<byte, sbyte>(data).ToArray(), dims);
+            case 0x0B:
+            {
+                var v = MemoryMarshal.Cast<byte, short>(data).ToArray();
+                if (BitConverter.IsLittleEndian) BinaryPrimitives.ReverseEndianness(v, v);
+                return torch.tensor(v, dims);
+            }
+            case 0x0C:
+            {
+                var v = MemoryMarshal.Cast<byte, int>(data).ToArray();
+                if (BitConverter.IsLittleEndian) BinaryPrimitives.ReverseEndianness(v, v);
+                return torch.tensor(v, dims);
+            }
+            case 0x0D:
+            {
+                if (BitConverter.IsLittleEndian) BinaryPrimitives.ReverseEndianness(MemoryMarshal.Cast<byte, int>(data.AsSpan()), MemoryMarshal.Cast<byte, int>(data.AsSpan()));
+                return torch.tensor(MemoryMarshal.Cast<byte, float>(data).ToArray(), dims);
+            }
+            default: // 0x0E
+            {
+                if (BitConverter.IsLittleEndian) BinaryPrimitives.ReverseEndianness(MemoryMarshal.Cast<byte, long>(data.AsSpan()), MemoryMarshal.Cast<byte, long>(data.AsSpan()));
+                return torch.tensor(MemoryMarshal.Cast<byte, double>(data).ToArray(), dims);
+            }
+        }
+    }
+
+    internal static int ReadFully(Stream s, Span<byte> buffer)
+    {
+        int total = 0;
+        while (total < buffer.Length)
+        {
+            int n = s.Read(buffer[total..]);
+            if (n == 0) break;
+            total += n;
+        }
+        return total;
+    }
+}
