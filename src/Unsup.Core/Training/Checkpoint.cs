@@ -40,6 +40,8 @@ public static class Checkpoint
 
     static void WritePayload(BinaryWriter w, TrainingState s)
     {
+        // detach/cpu/contiguous views made while writing must not outlive the save (memory stays flat)
+        using var scope = torch.NewDisposeScope();
         w.Write(s.Step);
         w.Write(s.Epoch);
         w.Write(s.Strings.Count);
@@ -83,8 +85,7 @@ public static class Checkpoint
         w.Write(s.IncludeTorchRng);
         if (s.IncludeTorchRng)
         {
-            using var rng = torch.get_rng_state();
-            TensorRecord.Write(w, rng);
+            TensorRecord.Write(w, torch.get_rng_state());
         }
     }
 

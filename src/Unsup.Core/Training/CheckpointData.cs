@@ -26,6 +26,48 @@ public sealed class CheckpointData : IDisposable
     /// <summary>Validates against <paramref name="state"/>'s registrations, then restores them all.</summary>
     public void ApplyTo(TrainingState state)
     {
+        // wrappers made while checking/copying die here; optimizer state is loaded outside this scope
+        // because the optimizer keeps the buffers it creates while loading
+        using (torch.NewDisposeScope()) CheckAndCopy(state);
+        foreach (var (name, opt) in state.Optimizers)
+        {
+            try
+            {
+                using var r = new BinaryReader(new MemoryStream(Optimizers[name].State), Encoding.UTF8);
+                var helper = (TorchSharp.Modules.OptimizerHelper)opt;
+                helper.load_state_dict(r);
+                KeepOutOfDisposeScopes(helper);
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidDataException or EndOfStreamException or IOException)
+            { throw Problem($"optimizer '{name}' state does not fit this optimizer ({e.Message})", e); }
+        }
+        foreach (var (name, rng) in state.Randoms)
+        {
+            try { rng.SetState(Randoms[name]); }
+            catch (ArgumentException e) { throw Problem($"generator '{name}': {e.Message}", e); }
+        }
+        if (state.IncludeTorchRng) torch.set_rng_state(TorchRng!);
+
+        state.Step = Step;
+        state.Epoch = Epoch;
+        foreach (var (k, v) in Scalars) state.Scalars[k] = v;
+        foreach (var (k, v) in Strings) state.Strings[k] = v;
+    }
+
+    /// <summary>
+    /// Loading creates the optimizer's buffers (momentum, Adam moments) with torch.empty; if the caller is inside
+    /// a dispose scope they would be registered there and freed under the optimizer's feet when it ends.
+    /// TorchSharp's OptimizerState subclasses keep them in public Tensor fields.
+    /// </summary>
+    static void KeepOutOfDisposeScopes(TorchSharp.Modules.OptimizerHelper opt)
+    {
+        foreach (var st in opt.state_dict().State)
+            foreach (var f in st.GetType().GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance))
+                if (f.GetValue(st) is Tensor t) t.DetachFromDisposeScope();
+    }
+
+    void CheckAndCopy(TrainingState state)
+    {
         foreach (var (name, module) in state.Modules)
         {
             if (!Modules.TryGetValue(name, out var saved)) throw Problem($"has no module '{name}' (it holds {List(Modules.Keys)})");
@@ -63,27 +105,6 @@ public sealed class CheckpointData : IDisposable
             }
             foreach (var (name, t) in state.Tensors) t.copy_(Tensors[name]);
         }
-        foreach (var (name, opt) in state.Optimizers)
-        {
-            try
-            {
-                using var r = new BinaryReader(new MemoryStream(Optimizers[name].State), Encoding.UTF8);
-                ((TorchSharp.Modules.OptimizerHelper)opt).load_state_dict(r);
-            }
-            catch (Exception e) when (e is ArgumentException or InvalidDataException or EndOfStreamException or IOException)
-            { throw Problem($"optimizer '{name}' state does not fit this optimizer ({e.Message})", e); }
-        }
-        foreach (var (name, rng) in state.Randoms)
-        {
-            try { rng.SetState(Randoms[name]); }
-            catch (ArgumentException e) { throw Problem($"generator '{name}': {e.Message}", e); }
-        }
-        if (state.IncludeTorchRng) torch.set_rng_state(TorchRng!);
-
-        state.Step = Step;
-        state.Epoch = Epoch;
-        foreach (var (k, v) in Scalars) state.Scalars[k] = v;
-        foreach (var (k, v) in Strings) state.Strings[k] = v;
     }
 
     UnsupException Problem(string what, Exception? inner = null) => UnsupException.ForFile(Path, "checkpoint " + what, inner);
