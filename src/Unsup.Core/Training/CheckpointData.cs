@@ -55,15 +55,26 @@ public sealed class CheckpointData : IDisposable
     }
 
     /// <summary>
-    /// Loading creates the optimizer's buffers (momentum, Adam moments) with torch.empty; if the caller is inside
-    /// a dispose scope they would be registered there and freed under the optimizer's feet when it ends.
-    /// TorchSharp's OptimizerState subclasses keep them in public Tensor fields.
+    /// Loading creates the optimizer's buffers (momentum, Adam moments) with torch.empty: on the CPU, and, if the
+    /// caller is inside a dispose scope, registered there (freed under the optimizer's feet when it ends).
+    /// TorchSharp's OptimizerState subclasses keep them in public Tensor fields, so fix both here: move them to
+    /// the parameters' device (single-device training) and take them out of any scope.
     /// </summary>
     static void KeepOutOfDisposeScopes(TorchSharp.Modules.OptimizerHelper opt)
     {
+        var device = opt.ParamGroups.OfType<TorchSharp.Modules.ParamGroup>().SelectMany(g => g.Parameters).FirstOrDefault()?.device;
         foreach (var st in opt.state_dict().State)
             foreach (var f in st.GetType().GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance))
-                if (f.GetValue(st) is Tensor t) t.DetachFromDisposeScope();
+            {
+                if (f.GetValue(st) is not Tensor t) continue;
+                if (device != null && t.device_type != device.type)
+                {
+                    var moved = t.to(device).DetachFromDisposeScope();
+                    f.SetValue(st, moved);
+                    t.Dispose();
+                }
+                else t.DetachFromDisposeScope();
+            }
     }
 
     void CheckAndCopy(TrainingState state)

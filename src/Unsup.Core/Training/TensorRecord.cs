@@ -36,7 +36,7 @@ internal static class TensorRecord
             if (shape[i] < 0) throw new InvalidDataException($"negative tensor dimension {shape[i]}");
         }
         long nbytes = r.ReadInt64();
-        var t = empty(shape, dtype);
+        var t = empty(shape, dtype).DetachFromDisposeScope();   // owned by CheckpointData, not by whatever scope the caller is in
         try
         {
             if (nbytes != t.numel() * t.ElementSize)
