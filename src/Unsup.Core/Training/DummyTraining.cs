@@ -43,11 +43,11 @@ public static class DummyTraining
         if (o.CheckpointEvery < 1) throw new UnsupException($"--checkpoint-every {o.CheckpointEvery}: must be at least 1");
         var log = o.Log ?? Console.Out;
         var config = new Config(o.Seed, o.CheckpointEvery, Samples, Batch, Lr: 0.05, Momentum: 0.9, LrStepSize: 25, LrGamma: 0.5);
-        var run = RunFolder.CreateOrOpen(o.OutDir, config, o.Resume, o.KeepCheckpoints);
         if (o.Resume)
         {
-            config = run.ReadConfig<Config>();
-            if (config.Seed != o.Seed) throw new UnsupException($"--seed {o.Seed}: the run in {run.Root} was started with seed {config.Seed}");
+            var saved = RunFolder.Open(o.OutDir).ReadConfig<Config>();
+            if (saved.Seed != o.Seed) throw new UnsupException($"--seed {o.Seed}: the run in {o.OutDir} was started with seed {saved.Seed}");
+            config = saved;
         }
 
         var rng = Determinism.Seed(config.Seed);
@@ -65,61 +65,52 @@ public static class DummyTraining
 
         var state = new TrainingState().AddModule("model", model).AddOptimizer("sgd", opt).AddRandom("shuffle", rng).AddTensor("order", order);
         state.Scalars["cursor"] = 0;
-        long start = 0;
-        if (o.Resume && run.Resume(state))
+        using var session = TrainingSession.Start(new TrainingSessionOptions
         {
-            start = state.Step;
-            log.WriteLine($"resumed {run.Root} from {run.Checkpoints.Latest} (step {start})");
-        }
+            RunDir = o.OutDir, Config = config, Resume = o.Resume, TotalSteps = o.Steps, CheckpointEvery = config.CheckpointEvery,
+            KeepCheckpoints = o.KeepCheckpoints, Label = "dummy", Progress = o.Progress, Log = o.Log, ProgressInterval = TimeSpan.FromSeconds(5),
+        }, state);
         long cursor = (long)state.Scalars["cursor"];
-        var guard = new NanGuard(run);
         double lastLoss = double.NaN;
 
-        using (var progress = new ProgressReporter("dummy", o.Steps, start, o.Progress, o.Log, TimeSpan.FromSeconds(5)))
+        model.train();
+        for (long step = state.Step; step < o.Steps; step++)
         {
-            model.train();
-            for (long step = start; step < o.Steps; step++)
+            double lr;
+            using (var scope = NewDisposeScope())
             {
-                double lr;
-                using (var scope = NewDisposeScope())
-                {
-                    if (cursor == 0)
-                        order.copy_(tensor(rng.Permutation(Samples)));
-                    var idx = order.narrow(0, cursor, Batch);
-                    var xb = x.index_select(0, idx);
-                    var yb = y.index_select(0, idx);
+                if (cursor == 0)
+                    order.copy_(tensor(rng.Permutation(Samples)));
+                var idx = order.narrow(0, cursor, Batch);
+                var xb = x.index_select(0, idx);
+                var yb = y.index_select(0, idx);
 
-                    lr = schedule.Apply(opt, step);
-                    opt.zero_grad();
-                    var loss = nn.functional.mse_loss(model.call(xb), yb);
-                    if (o.PoisonStep == step + 1) loss = loss * double.NaN;
-                    guard.CheckLoss(step + 1, loss);
-                    loss.backward();
-                    guard.CheckGradients(step + 1, model);
-                    opt.step();
-                    lastLoss = loss.item<float>();
-                }
-                cursor = (cursor + Batch) % Samples;
-                if (cursor == 0) state.Epoch++;
-                state.Step = step + 1;
-                state.Scalars["cursor"] = cursor;
-
-                run.Metrics.Append(state.Step, new Dictionary<string, double> { ["loss"] = lastLoss, ["lr"] = lr }, state.Epoch);
-                progress.Update(state.Step, ("loss", lastLoss), ("lr", lr));
-                if (state.Step % config.CheckpointEvery == 0 || state.Step == o.Steps)
-                    run.Checkpoints.Save(state);
-                o.AfterStep?.Invoke(state.Step);
-                if (o.StepDelayMs > 0) Thread.Sleep(o.StepDelayMs);
+                lr = schedule.Apply(opt, step);
+                opt.zero_grad();
+                var loss = nn.functional.mse_loss(model.call(xb), yb);
+                if (o.PoisonStep == step + 1) loss = loss * double.NaN;
+                session.Guard.CheckLoss(step + 1, loss);
+                loss.backward();
+                session.Guard.CheckGradients(step + 1, model);
+                opt.step();
+                lastLoss = loss.item<float>();
             }
+            cursor = (cursor + Batch) % Samples;
+            if (cursor == 0) state.Epoch++;
+            state.Scalars["cursor"] = cursor;          // before CompleteStep: it may write the checkpoint
+            session.CompleteStep(("loss", lastLoss), ("lr", lr));
+            o.AfterStep?.Invoke(state.Step);
+            if (o.StepDelayMs > 0) Thread.Sleep(o.StepDelayMs);
         }
 
+        var run = session.Run;
+        long start = session.StartStep;
         var finalPath = Path.Combine(run.Root, "final.bin");
         AtomicFile.Write(finalPath, s =>
         {
             foreach (var (_, t) in model.state_dict()) s.Write(t.bytes);
         });
-        LossPlot.WriteFromFile(run.MetricsPath, run.PlotPath("loss"), ["loss"], "dummy training loss");
-        run.WriteSummary(new { steps = o.Steps, resumedFrom = start, finalLoss = lastLoss, memory = MemoryReport.Describe() });
+        session.Finish(new { steps = o.Steps, resumedFrom = start, finalLoss = lastLoss, memory = MemoryReport.Describe() }, ["loss"]);
         log.WriteLine($"done: {o.Steps} steps, loss {lastLoss:G4}, {MemoryReport.Describe()}; weights in {finalPath}");
         return new DummyTrainingResult(start, o.Steps, lastLoss, finalPath);
     }

@@ -145,8 +145,12 @@ public sealed class ProgressReporter : IDisposable
         _liveReady.Wait();
     }
 
+    bool _disposed;
+
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         if (_liveThread != null)
         {
             _liveDone.Set();
