@@ -1,0 +1,47 @@
+using System.CommandLine;
+using Unsup.Training;
+
+namespace Unsup.Cli.Commands;
+
+/// <summary>Hidden developer verbs (`unsup dev ...`): test drivers, not user features.</summary>
+public static class DevCommands
+{
+    public static Command Create()
+    {
+        var dev = new Command("dev", "Developer tools (test drivers)") { Hidden = true };
+        dev.Subcommands.Add(DummyTrain());
+        return dev;
+    }
+
+    static Command DummyTrain()
+    {
+        var outDir = new Option<string>("--out") { Description = "Run folder", Required = true };
+        var steps = new Option<long>("--steps") { Description = "Total optimizer steps", DefaultValueFactory = _ => 200 };
+        var every = new Option<long>("--checkpoint-every") { Description = "Checkpoint every K steps", DefaultValueFactory = _ => 20 };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint" };
+        var delay = new Option<int>("--step-delay-ms") { Description = "Sleep after each step (lets tests kill between checkpoints)" };
+        var poison = new Option<long?>("--poison-step") { Description = "Make the loss NaN at this step (tests the NaN guard)" };
+
+        var cmd = new Command("dummy-train", "Tiny deterministic training run exercising checkpoints, resume, metrics and the NaN guard")
+        {
+            outDir, steps, every, resume, delay, poison,
+        };
+        cmd.SetAction(parse =>
+        {
+            TorchRuntime.SetThreads(parse.GetValue(GlobalOptions.Threads));
+            DummyTraining.Run(new DummyTrainingOptions
+                {
+                    OutDir = parse.GetValue(outDir)!,
+                    Steps = parse.GetValue(steps),
+                    CheckpointEvery = parse.GetValue(every),
+                    Seed = parse.GetValue(GlobalOptions.Seed),
+                    Resume = parse.GetValue(resume),
+                    StepDelayMs = parse.GetValue(delay),
+                    PoisonStep = parse.GetValue(poison),
+                    Progress = parse.GetValue(GlobalOptions.Quiet) ? ProgressMode.Quiet : ProgressMode.Auto,
+            });
+            return 0;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,111 @@
+namespace Unsup.Training;
+
+public sealed class TrainingSessionOptions
+{
+    /// <summary>The run folder (runs/&lt;name&gt; by default in the CLI).</summary>
+    public required string RunDir { get; init; }
+    /// <summary>Written to config.json on a new run; ignored on resume (read it back with Run.ReadConfig).</summary>
+    public required object Config { get; init; }
+    public bool Resume { get; init; }
+    /// <summary>Step count at which the run ends (progress total; a checkpoint is always written there).</summary>
+    public required long TotalSteps { get; init; }
+    public long CheckpointEvery { get; init; } = 1000;
+    public int KeepCheckpoints { get; init; } = 3;
+    public string Label { get; init; } = "train";
+    public ProgressMode Progress { get; init; } = ProgressMode.Auto;
+    /// <summary>Progress lines and messages (default stdout).</summary>
+    public TextWriter? Log { get; init; }
+    public TimeSpan? ProgressInterval { get; init; }
+}
+
+/// <summary>
+/// The pieces wired together the usual way: opens/creates the run folder, resumes the state from the latest
+/// checkpoint, then per step logs metrics, updates progress and checkpoints every K steps; at the end plots
+/// and writes the summary. The trainer keeps the loop and the maths:
+/// <code>
+/// using var session = TrainingSession.Start(options, state);     // state: modules, optimizer, RNGs registered
+/// for (long step = state.Step; step &lt; total; step++) {
+///     using (var scope = torch.NewDisposeScope()) {
+///         schedule.Apply(opt, step); opt.zero_grad();
+///         var loss = ...; session.Guard.CheckLoss(step + 1, loss);
+///         loss.backward(); session.Guard.CheckGradients(step + 1, model); opt.step();
+///         lossValue = loss.item&lt;float&gt;();
+///     }
+///     session.CompleteStep(("loss", lossValue), ("lr", lr));         // state.Step++, metrics, progress, checkpoint
+/// }
+/// session.Finish(new { finalLoss = lossValue }, ["loss"]);
+/// </code>
+/// </summary>
+public sealed class TrainingSession : IDisposable
+{
+    readonly TrainingSessionOptions _o;
+    readonly TextWriter _log;
+
+    TrainingSession(TrainingSessionOptions o, TrainingState state, RunFolder run, bool resumed)
+    {
+        _o = o;
+        _log = o.Log ?? Console.Out;
+        State = state;
+        Run = run;
+        StartStep = state.Step;
+        Resumed = resumed;
+        Guard = new NanGuard(run);
+        Progress = new ProgressReporter(o.Label, o.TotalSteps, state.Step, o.Progress, o.Log, o.ProgressInterval);
+    }
+
+    public RunFolder Run { get; }
+    public TrainingState State { get; }
+    public NanGuard Guard { get; }
+    public ProgressReporter Progress { get; }
+    /// <summary>The step this session started from (the checkpoint's on resume, else 0).</summary>
+    public long StartStep { get; }
+    public bool Resumed { get; }
+    /// <summary>Path of the newest checkpoint written or resumed from (null before the first).</summary>
+    public string? LastCheckpoint => Run.Checkpoints.Latest;
+
+    /// <summary>
+    /// Creates the run (or opens it and restores the latest checkpoint into <paramref name="state"/> when
+    /// options.Resume). Register everything in the state before calling: restoring writes into it.
+    /// </summary>
+    public static TrainingSession Start(TrainingSessionOptions options, TrainingState state)
+    {
+        if (options.TotalSteps < 1) throw new UnsupException($"the run needs at least one step (got {options.TotalSteps})");
+        if (options.CheckpointEvery < 1) throw new UnsupException($"--checkpoint-every {options.CheckpointEvery}: must be at least 1");
+        var run = RunFolder.CreateOrOpen(options.RunDir, options.Config, options.Resume, options.KeepCheckpoints);
+        bool resumed = options.Resume && run.Resume(state);
+        var session = new TrainingSession(options, state, run, resumed);
+        if (options.Resume)
+            session.Progress.Message(resumed
+                ? $"resumed {run.Root} from {run.Checkpoints.Latest} (step {state.Step})"
+                : $"{run.Root} has no checkpoint yet; starting from step 0");
+        return session;
+    }
+
+    /// <summary>
+    /// Call after optimizer.step(): counts the step, appends the metrics line, updates progress, and saves a
+    /// checkpoint every CheckpointEvery steps and at the last step. Returns the checkpoint path when one was written.
+    /// </summary>
+    public string? CompleteStep(params (string Name, double Value)[] values)
+    {
+        State.Step++;
+        Run.Metrics.Append(State.Step, values.ToDictionary(v => v.Name, v => v.Value), State.Epoch);
+        Progress.Update(State.Step, values);
+        if (State.Step % _o.CheckpointEvery == 0 || State.Step == _o.TotalSteps)
+            return SaveCheckpoint();
+        return null;
+    }
+
+    /// <summary>Saves a checkpoint now (e.g. at the end of an epoch).</summary>
+    public string SaveCheckpoint() => Run.Checkpoints.Save(State);
+
+    /// <summary>Plots the named metrics to plots/loss.png (+ one PNG per extra series group) and writes summary.json.</summary>
+    public void Finish(object summary, IReadOnlyList<string> plotSeries, string plotName = "loss")
+    {
+        Progress.Dispose();
+        if (plotSeries.Count > 0)
+            LossPlot.WriteFromFile(Run.MetricsPath, Run.PlotPath(plotName), plotSeries, $"{_o.Label} {string.Join(", ", plotSeries)}");
+        Run.WriteSummary(summary);
+    }
+
+    public void Dispose() => Progress.Dispose();
+}
