@@ -24,7 +24,7 @@ public static class InfoCommand
             Row("device", device.ToString() + (torch.cuda.is_available() ? $" (CUDA devices: {torch.cuda.device_count()})" : " (CUDA not available)"));
             Row("threads", $"{torch.get_num_threads()} of {Environment.ProcessorCount} cores");
             foreach (var (place, path) in DataLocations.Describe(r.GetValue(GlobalOptions.DataDir)))
-                Row("data: " + place, path);
+                Row(place, path);
             AnsiConsole.Write(table);
             return 0;
         });
