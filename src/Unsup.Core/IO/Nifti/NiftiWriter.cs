@@ -1,0 +1,47 @@
+using System.IO.Compression;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Unsup.IO.Nifti;
+
+/// <summary>Writes single-file NIfTI-1 (.nii, or gzip-compressed when the name ends in .gz), atomically.</summary>
+public static class NiftiWriter
+{
+    /// <summary>
+    /// Writes <paramref name="image"/>: the header is kept except dim/datatype/bitpix (taken from the data),
+    /// vox_offset (352, no extensions) and magic. Bool data is written as uint8.
+    /// </summary>
+    public static void Write(string path, NiftiImage image) => Write(path, image.Data, image.Header);
+
+    /// <summary>Writes <paramref name="data"/> ([X, Y, Z, ...]) with a copy of <paramref name="header"/>'s fields.</summary>
+    public static void Write(string path, Tensor data, NiftiHeader header)
+    {
+        var h = header.Clone();
+        NiftiImage.SetDims(h, data);
+        h.SizeofHdr = NiftiHeader.Size;
+        h.VoxOffset = NiftiHeader.MinVoxOffset;
+        h.Magic = "n+1";
+        h.BigEndian = false;
+
+        byte[] voxels;
+        using (var scope = torch.NewDisposeScope())
+        {
+            var d = data.dtype == ScalarType.Bool ? data.to_type(ScalarType.Byte) : data;
+            // x fastest on disk = C order of the axis-reversed tensor.
+            voxels = TensorBytes.ToBytes(d.permute(TensorBytes.ReversedAxes((int)d.dim())));
+        }
+        var head = h.Serialize();
+        bool gz = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
+        AtomicFile.Write(path, s =>
+        {
+            Stream o = gz ? new GZipStream(s, CompressionLevel.Fastest, leaveOpen: true) : s;
+            try
+            {
+                o.Write(head);
+                o.Write(stackalloc byte[4]); // extension flag: none
+                o.Write(voxels);
+            }
+            finally { if (gz) o.Dispose(); }
+        });
+    }
+}
