@@ -92,6 +92,7 @@ public static class TensorBytes
     {
         using var scope = torch.NewDisposeScope();
         var c = t.detach().cpu().contiguous();
+        if (c.numel() == 0) return [];
         return c.dtype switch
         {
             ScalarType.Byte => c.data<byte>().ToArray(),

@@ -7,7 +7,7 @@ namespace Unsup.IO.Numpy;
 /// <summary>The header of a NumPy .npy array: dtype descriptor, memory order, shape and format version.</summary>
 public sealed record NpyHeader(string Descr, bool FortranOrder, long[] Shape, int MajorVersion, int MinorVersion)
 {
-    public static ReadOnlySpan<byte> Magic => "\x93NUMPY"u8;
+    public static ReadOnlySpan<byte> Magic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
     /// <summary>Element count (1 for a 0-d array).</summary>
     public long Count => Shape.Aggregate(1L, (a, b) => a * b);
