@@ -90,21 +90,29 @@ public static class TensorBytes
     /// <summary>The elements of <paramref name="t"/> in C order, little-endian, as bytes.</summary>
     public static byte[] ToBytes(Tensor t)
     {
+        var ms = new MemoryStream();
+        WriteTo(ms, t);
+        return ms.ToArray();
+    }
+
+    /// <summary>Writes the elements of <paramref name="t"/> in C order, little-endian, to <paramref name="s"/>.</summary>
+    public static void WriteTo(Stream s, Tensor t)
+    {
         using var scope = torch.NewDisposeScope();
         var c = t.detach().cpu().contiguous();
-        if (c.numel() == 0) return [];
-        return c.dtype switch
+        if (c.numel() == 0) return;
+        switch (c.dtype)
         {
-            ScalarType.Byte => c.data<byte>().ToArray(),
-            ScalarType.Int8 => MemoryMarshal.AsBytes<sbyte>(c.data<sbyte>().ToArray()).ToArray(),
-            ScalarType.Bool => MemoryMarshal.AsBytes<bool>(c.data<bool>().ToArray()).ToArray(),
-            ScalarType.Int16 => MemoryMarshal.AsBytes<short>(c.data<short>().ToArray()).ToArray(),
-            ScalarType.Int32 => MemoryMarshal.AsBytes<int>(c.data<int>().ToArray()).ToArray(),
-            ScalarType.Int64 => MemoryMarshal.AsBytes<long>(c.data<long>().ToArray()).ToArray(),
-            ScalarType.Float32 => MemoryMarshal.AsBytes<float>(c.data<float>().ToArray()).ToArray(),
-            ScalarType.Float64 => MemoryMarshal.AsBytes<double>(c.data<double>().ToArray()).ToArray(),
-            _ => throw new ArgumentException($"cannot serialise tensor dtype {c.dtype}"),
-        };
+            case ScalarType.Byte: s.Write(c.data<byte>().ToArray()); break;
+            case ScalarType.Int8: s.Write(MemoryMarshal.AsBytes<sbyte>(c.data<sbyte>().ToArray())); break;
+            case ScalarType.Bool: s.Write(MemoryMarshal.AsBytes<bool>(c.data<bool>().ToArray())); break;
+            case ScalarType.Int16: s.Write(MemoryMarshal.AsBytes<short>(c.data<short>().ToArray())); break;
+            case ScalarType.Int32: s.Write(MemoryMarshal.AsBytes<int>(c.data<int>().ToArray())); break;
+            case ScalarType.Int64: s.Write(MemoryMarshal.AsBytes<long>(c.data<long>().ToArray())); break;
+            case ScalarType.Float32: s.Write(MemoryMarshal.AsBytes<float>(c.data<float>().ToArray())); break;
+            case ScalarType.Float64: s.Write(MemoryMarshal.AsBytes<double>(c.data<double>().ToArray())); break;
+            default: throw new ArgumentException($"cannot serialise tensor dtype {c.dtype}");
+        }
     }
 
     /// <summary>Permutation that reverses the axes: turns C-order storage into Fortran-order logical layout and back.</summary>

@@ -53,7 +53,7 @@ public sealed class NiftiImage : IDisposable
     /// <summary>Voxel-to-world 4x4 (sform, else qform, else pixdim), as nibabel's <c>img.affine</c>.</summary>
     public double[,] Affine => NiftiAffine.Best(Header);
 
-    /// <summary>Values as float32 with scl_slope/scl_inter applied when the header has them.</summary>
+    /// <summary>Values as a new float32 tensor, with scl_slope/scl_inter applied when the header has them.</summary>
     public Tensor ToFloat()
     {
         using var scope = torch.NewDisposeScope();
@@ -63,7 +63,7 @@ public sealed class NiftiImage : IDisposable
             float inter = float.IsFinite(Header.SclInter) ? Header.SclInter : 0;
             f = f * Header.SclSlope + inter;
         }
-        else if (ReferenceEquals(f, Data)) f = f.clone();
+        else if (Data.dtype == ScalarType.Float32) f = Data.clone(); // never hand out an alias of Data
         return f.MoveToOuterDisposeScope();
     }
 

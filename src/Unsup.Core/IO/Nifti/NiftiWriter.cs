@@ -23,13 +23,10 @@ public static class NiftiWriter
         h.Magic = "n+1";
         h.BigEndian = false;
 
-        byte[] voxels;
-        using (var scope = torch.NewDisposeScope())
-        {
-            var d = data.dtype == ScalarType.Bool ? data.to_type(ScalarType.Byte) : data;
-            // x fastest on disk = C order of the axis-reversed tensor.
-            voxels = TensorBytes.ToBytes(d.permute(TensorBytes.ReversedAxes((int)d.dim())));
-        }
+        using var scope = torch.NewDisposeScope();
+        var d = data.dtype == ScalarType.Bool ? data.to_type(ScalarType.Byte) : data;
+        // x fastest on disk = C order of the axis-reversed tensor.
+        var stored = d.permute(TensorBytes.ReversedAxes((int)d.dim())).contiguous();
         var head = h.Serialize();
         bool gz = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
         AtomicFile.Write(path, s =>
@@ -39,7 +36,7 @@ public static class NiftiWriter
             {
                 o.Write(head);
                 o.Write(stackalloc byte[4]); // extension flag: none
-                o.Write(voxels);
+                TensorBytes.WriteTo(o, stored);
             }
             finally { if (gz) o.Dispose(); }
         });

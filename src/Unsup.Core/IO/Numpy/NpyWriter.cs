@@ -35,6 +35,6 @@ public static class NpyWriter
         else BinaryPrimitives.WriteUInt16LittleEndian(pre[8..], (ushort)header.Length);
         s.Write(pre);
         s.Write(Encoding.Latin1.GetBytes(header));
-        s.Write(TensorBytes.ToBytes(t));
+        TensorBytes.WriteTo(s, t);
     }
 }
