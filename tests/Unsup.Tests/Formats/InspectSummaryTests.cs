@@ -99,3 +99,24 @@ public class InspectSummaryTests
         Assert.Contains("file not found", Assert.Throws<UnsupException>(() => NumpySummary.Describe(tmp.File("y.npz"))).Message);
     }
 }
+
+public class FileInspectorTests
+{
+    [Theory]
+    [InlineData("brain/oasis_slice_A_2d.nii.gz", "NIfTI-1 image")]
+    [InlineData("brain/vxm_labels.npz", "NumPy .npz archive")]
+    [InlineData("synthseg/prior_stds_t1.npy", "NumPy .npy array")]
+    public void Dispatch_ByContent(string file, string kind)
+        => Assert.Equal(kind, FileInspector.Describe(TestData.Shared(file)).Kind);
+
+    [Fact]
+    public void UncompressedNifti_AndUnknownFiles()
+    {
+        using var tmp = TestData.Temp();
+        using (var img = NiftiImage.Create(torch.ones(3, 3, 3)))
+            NiftiWriter.Write(tmp.File("a.nii"), img);
+        Assert.Equal("NIfTI-1 image", FileInspector.Describe(tmp.File("a.nii")).Kind);
+        File.WriteAllText(tmp.File("b.txt"), "hello");
+        Assert.Contains("unrecognised file type", Assert.Throws<UnsupException>(() => FileInspector.Describe(tmp.File("b.txt"))).Message);
+    }
+}

@@ -110,6 +110,11 @@ img.header.set_zooms((2.0, 3.0, 1.5))
 img.set_qform(None, code=0); img.set_sform(None, code=0)
 save('base.nii', img)
 
+# a header extension (comment, ecode 6)
+img = nib.Nifti1Image(np.arange(24, dtype=np.float32).reshape(2, 3, 4), rot)
+img.header.extensions.append(nib.nifti1.Nifti1Extension('comment', b'made by nibabel'))
+save('ext.nii', img)
+
 # int16 with scl_slope/scl_inter patched into the header (nibabel would otherwise pick its own)
 path = os.path.join(d, 'scaled.nii')
 nib.save(nib.Nifti1Image(rng.integers(-1000, 1000, size=(4, 4, 3)).astype(np.int16), rot), path)
@@ -124,7 +129,7 @@ print('scaled.nii', back.header.get_data_dtype().name, 'x'.join(map(str, back.sh
 ";
         var lines = TestData.Python(script, "nibabel", "numpy").Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => l.Split(' ')).ToDictionary(p => p[0]);
-        Assert.Equal(6, lines.Count);
+        Assert.Equal(7, lines.Count);
         Assert.Equal("uint16", lines["be_u16.nii"][1]);
 
         foreach (var (name, parts) in lines)
@@ -145,6 +150,21 @@ print('scaled.nii', back.header.get_data_dtype().name, 'x'.join(map(str, back.sh
             for (int i = 0; i < 16; i++) Assert.True(Math.Abs(a[i] - ours[i / 4, i % 4]) < 1e-4, $"{name}: affine[{i / 4},{i % 4}] nibabel {a[i]} unsup {ours[i / 4, i % 4]}");
         }
         Assert.True(NiftiReader.ReadHeader(tmp.File("be_u16.nii")).BigEndian);
+        using (var ext = NiftiReader.Read(tmp.File("ext.nii")))
+        {
+            var e = Assert.Single(ext.Header.Extensions);
+            Assert.Equal(6, e.Code);
+            Assert.StartsWith("made by nibabel", System.Text.Encoding.ASCII.GetString(e.Content));
+            // and back: nibabel must see the extension in a file Unsup wrote
+            NiftiWriter.Write(tmp.File("ext_back.nii.gz"), ext);
+        }
+        var extBack = TestData.Python($@"
+import nibabel as nib
+img = nib.load('{Py(tmp.File("ext_back.nii.gz"))}')
+e = img.header.extensions[0]
+print(e.get_code(), e.get_content().rstrip(b'\x00').decode(), img.get_fdata().sum())
+", "nibabel");
+        Assert.Equal("6 made by nibabel 276.0", extBack.Trim());
         Assert.Equal(ScalarType.Int32, NiftiReader.Read(tmp.File("be_u16.nii"), applyScaling: false).Data.dtype); // uint16 widened
         Assert.Equal(2.5f, NiftiReader.ReadHeader(tmp.File("scaled.nii")).SclSlope);
         Assert.Equal(ScalarType.Float32, NiftiReader.Read(tmp.File("scaled.nii")).Data.dtype);

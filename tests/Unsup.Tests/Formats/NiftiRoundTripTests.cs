@@ -134,6 +134,24 @@ public class NiftiRoundTripTests
     }
 
     [Fact]
+    public void Extensions_SurviveReadWrite_AndMoveTheVoxelOffset()
+    {
+        using var tmp = TestData.Temp();
+        using var data = Positional([3, 4, 2], ScalarType.Float32);
+        using (var img = NiftiImage.Create(data.clone()))
+        {
+            img.Header.Extensions.Add(new NiftiExtension(6, System.Text.Encoding.ASCII.GetBytes("a comment")));
+            img.Header.Extensions.Add(new NiftiExtension(4, new byte[40]));
+            NiftiWriter.Write(tmp.File("e.nii"), img);
+        }
+        using var back = NiftiReader.Read(tmp.File("e.nii"));
+        Assert.Equal(new[] { 6, 4 }, back.Header.Extensions.Select(e => e.Code));
+        Assert.Equal("a comment", System.Text.Encoding.ASCII.GetString(back.Header.Extensions[0].Content).TrimEnd('\0'));
+        Assert.Equal(352 + 32 + 48, back.Header.VoxOffset);
+        AssertSame(data, back.Data);
+    }
+
+    [Fact]
     public void Header_SerialiseParse_KeepsEveryField()
     {
         var h = new NiftiHeader

@@ -25,6 +25,8 @@ public static class NiftiSummary
         lines.Add(("intent", h.IntentCode == 0 ? "none" : $"{NiftiIntent.Name(h.IntentCode)} ({h.IntentCode})" + (h.IntentName.Length > 0 ? $" '{h.IntentName}'" : "")));
         lines.Add(("scl_slope / scl_inter", h.HasScaling ? $"{ValueStats.F(h.SclSlope)} / {ValueStats.F(float.IsFinite(h.SclInter) ? h.SclInter : 0)} (applied)" : "none"));
         if (h.Descrip.Length > 0) lines.Add(("description", h.Descrip));
+        if (h.Extensions.Count > 0)
+            lines.Add(("extensions", $"{h.Extensions.Count} (ecodes {string.Join(", ", h.Extensions.Select(e => e.Code))})"));
 
         using var values = img.ToFloatIfScaled();
         lines.AddRange(ValueStats.Describe(values));

@@ -46,6 +46,15 @@ public sealed class NiftiHeader
     public string IntentName = "";     // char[16]
     public string Magic = "n+1";       // char[4]
 
+    /// <summary>
+    /// Header extensions (AFNI, DICOM, JSON sidecars...) kept verbatim so they survive a read/write; they
+    /// live between the header and vox_offset, not in the 348 bytes.
+    /// </summary>
+    public List<NiftiExtension> Extensions = [];
+
+    /// <summary>Bytes the extensions take on disk (each padded to a multiple of 16 with its 8-byte size/code prefix).</summary>
+    public int ExtensionsSize => Extensions.Sum(e => e.DiskSize);
+
     /// <summary>True when the file was big-endian (its voxel data must be byte-swapped too).</summary>
     public bool BigEndian;
 
@@ -75,6 +84,7 @@ public sealed class NiftiHeader
         h.SrowX = (float[])SrowX.Clone();
         h.SrowY = (float[])SrowY.Clone();
         h.SrowZ = (float[])SrowZ.Clone();
+        h.Extensions = [.. Extensions];
         return h;
     }
 
@@ -195,6 +205,39 @@ public sealed class NiftiHeader
         return b;
     }
 
+    /// <summary>
+    /// Parses the extension list stored in the bytes after the 4-byte extender; a malformed list ends it
+    /// (the remaining bytes are ignored, as nibabel does) rather than failing the read.
+    /// </summary>
+    internal static List<NiftiExtension> ParseExtensions(ReadOnlySpan<byte> b, bool bigEndian)
+    {
+        var list = new List<NiftiExtension>();
+        int pos = 0;
+        while (pos + 8 <= b.Length)
+        {
+            var r = new Reader(b[pos..], bigEndian);
+            int esize = r.I32(0), ecode = r.I32(4);
+            if (esize < 8 || esize > b.Length - pos) break;
+            list.Add(new NiftiExtension(ecode, b.Slice(pos + 8, esize - 8).ToArray()));
+            pos += esize;
+        }
+        return list;
+    }
+
+    internal byte[] SerializeExtensions()
+    {
+        var b = new byte[ExtensionsSize];
+        int pos = 0;
+        foreach (var e in Extensions)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(pos), e.DiskSize);
+            BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(pos + 4), e.Code);
+            e.Content.CopyTo(b, pos + 8);
+            pos += e.DiskSize;
+        }
+        return b;
+    }
+
     readonly ref struct Reader(ReadOnlySpan<byte> b, bool big)
     {
         readonly ReadOnlySpan<byte> _b = b;
@@ -221,4 +264,11 @@ public sealed class NiftiHeader
             bytes.AsSpan(0, Math.Min(bytes.Length, n)).CopyTo(_b.Slice(o, n));
         }
     }
+}
+
+/// <summary>One NIfTI-1 header extension: its ecode (e.g. 4 AFNI, 2 DICOM, 6 comment) and raw content.</summary>
+public sealed record NiftiExtension(int Code, byte[] Content)
+{
+    /// <summary>esize: 8-byte prefix + content, rounded up to a multiple of 16 as the standard requires.</summary>
+    public int DiskSize => (8 + Content.Length + 15) / 16 * 16;
 }

@@ -68,10 +68,13 @@ public static class NiftiReader
         if (!float.IsFinite(h.VoxOffset) || h.VoxOffset < 0)
             throw UnsupException.ForFile(path, $"invalid vox_offset {h.VoxOffset}");
         long offset = Math.Max((long)h.VoxOffset, NiftiHeader.MinVoxOffset);
-        long skip = offset - NiftiHeader.Size;
-        long skipped = Skip(s, skip);
-        if (skipped < skip)
+        if (offset > NiftiHeader.Size + (1 << 28))
+            throw UnsupException.ForFile(path, $"invalid vox_offset {h.VoxOffset} (over 256 MiB of header extensions)");
+        var extra = new byte[offset - NiftiHeader.Size];
+        if (ReadFull(s, extra) < extra.Length)
             throw UnsupException.ForFile(path, $"truncated: expected {need} bytes of voxel data at offset {offset}, found 0");
+        if (extra.Length > 4 && extra[0] != 0)
+            h.Extensions = NiftiHeader.ParseExtensions(extra.AsSpan(4), h.BigEndian);
 
         // The file stores x fastest = C order of the reversed shape; permute back to [X, Y, Z, ...].
         var rev = shape.Reverse().ToArray();
@@ -118,18 +121,5 @@ public static class NiftiReader
             total += r;
         }
         return total;
-    }
-
-    static long Skip(Stream s, long n)
-    {
-        Span<byte> tmp = stackalloc byte[4096];
-        long done = 0;
-        while (done < n)
-        {
-            int r = ReadFull(s, tmp[..(int)Math.Min(tmp.Length, n - done)]);
-            if (r == 0) break;
-            done += r;
-        }
-        return done;
     }
 }

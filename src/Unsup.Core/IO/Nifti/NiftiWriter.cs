@@ -8,8 +8,8 @@ namespace Unsup.IO.Nifti;
 public static class NiftiWriter
 {
     /// <summary>
-    /// Writes <paramref name="image"/>: the header is kept except dim/datatype/bitpix (taken from the data),
-    /// vox_offset (352, no extensions) and magic. Bool data is written as uint8.
+    /// Writes <paramref name="image"/>: the header and its extensions are kept except dim/datatype/bitpix
+    /// (taken from the data), vox_offset (352 + extensions) and magic. Bool data is written as uint8.
     /// </summary>
     public static void Write(string path, NiftiImage image) => Write(path, image.Data, image.Header);
 
@@ -19,7 +19,8 @@ public static class NiftiWriter
         var h = header.Clone();
         NiftiImage.SetDims(h, data);
         h.SizeofHdr = NiftiHeader.Size;
-        h.VoxOffset = NiftiHeader.MinVoxOffset;
+        var extensions = h.SerializeExtensions();
+        h.VoxOffset = NiftiHeader.MinVoxOffset + extensions.Length;
         h.Magic = "n+1";
         h.BigEndian = false;
 
@@ -35,7 +36,8 @@ public static class NiftiWriter
             try
             {
                 o.Write(head);
-                o.Write(stackalloc byte[4]); // extension flag: none
+                o.Write([(byte)(extensions.Length > 0 ? 1 : 0), 0, 0, 0]); // extender: extensions follow?
+                o.Write(extensions);
                 TensorBytes.WriteTo(o, stored);
             }
             finally { if (gz) o.Dispose(); }
