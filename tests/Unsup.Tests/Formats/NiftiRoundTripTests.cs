@@ -134,6 +134,25 @@ public class NiftiRoundTripTests
     }
 
     [Fact]
+    public void Uint16Image_IsReadWidened_AndWrittenBackAsUint16()
+    {
+        using var tmp = TestData.Temp();
+        using var values = torch.tensor(new int[] { 0, 1, 32767, 32768, 65534, 65535 }).reshape(3, 2, 1);
+        using (var img = NiftiImage.Create(values.clone()))
+        {
+            img.Header.Datatype = NiftiDatatype.UInt16; // as if read from a uint16 file
+            NiftiWriter.Write(tmp.File("u16.nii"), img);
+        }
+        Assert.Equal(NiftiDatatype.UInt16, NiftiReader.ReadHeader(tmp.File("u16.nii")).Datatype);
+        using var back = NiftiReader.Read(tmp.File("u16.nii"));
+        AssertSame(values, back.Data);
+        NiftiWriter.Write(tmp.File("u16b.nii.gz"), back);
+        Assert.Equal(NiftiDatatype.UInt16, NiftiReader.ReadHeader(tmp.File("u16b.nii.gz")).Datatype);
+        using var again = NiftiReader.Read(tmp.File("u16b.nii.gz"));
+        AssertSame(values, again.Data);
+    }
+
+    [Fact]
     public void Extensions_SurviveReadWrite_AndMoveTheVoxelOffset()
     {
         using var tmp = TestData.Temp();

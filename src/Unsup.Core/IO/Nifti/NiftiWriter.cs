@@ -26,6 +26,17 @@ public static class NiftiWriter
 
         using var scope = torch.NewDisposeScope();
         var d = data.dtype == ScalarType.Bool ? data.to_type(ScalarType.Byte) : data;
+        // An image read from uint16/uint32 holds widened int32/int64 values: store them unsigned again if they fit.
+        if (header.Datatype == NiftiDatatype.UInt16 && d.dtype == ScalarType.Int32 && Fits(d, 0, ushort.MaxValue))
+        {
+            d = torch.where(d > short.MaxValue, d - 65536, d).to_type(ScalarType.Int16);
+            (h.Datatype, h.Bitpix) = (NiftiDatatype.UInt16, 16);
+        }
+        else if (header.Datatype == NiftiDatatype.UInt32 && d.dtype == ScalarType.Int64 && Fits(d, 0, uint.MaxValue))
+        {
+            d = torch.where(d > int.MaxValue, d - 4294967296L, d).to_type(ScalarType.Int32);
+            (h.Datatype, h.Bitpix) = (NiftiDatatype.UInt32, 32);
+        }
         // x fastest on disk = C order of the axis-reversed tensor.
         var stored = d.permute(TensorBytes.ReversedAxes((int)d.dim())).contiguous();
         var head = h.Serialize();
@@ -43,4 +54,7 @@ public static class NiftiWriter
             finally { if (gz) o.Dispose(); }
         });
     }
+
+    static bool Fits(Tensor t, long min, long max)
+        => t.numel() == 0 || (t.min().to_type(ScalarType.Int64).item<long>() >= min && t.max().to_type(ScalarType.Int64).item<long>() <= max);
 }
