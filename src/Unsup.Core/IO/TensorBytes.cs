@@ -53,14 +53,6 @@ public static class TensorBytes
         return torch.frombuffer(a, dtype).reshape(shape);
     }
 
-    /// <summary><see cref="Read"/> over a byte range of an in-memory buffer; throws if the buffer is too short.</summary>
-    public static Tensor FromBytes(byte[] buffer, long offset, ScalarType dtype, long[] shape, bool bigEndian = false)
-    {
-        var ms = new MemoryStream(buffer, (int)offset, buffer.Length - (int)offset, writable: false);
-        return Read(ms, dtype, shape, bigEndian, out long n)
-            ?? throw new ArgumentException($"buffer too short: {n} bytes at offset {offset}");
-    }
-
     static T[]? ReadTyped<T>(Stream s, long count, bool swap, out long bytesRead) where T : unmanaged
     {
         var a = new T[count];
@@ -85,14 +77,6 @@ public static class TensorBytes
             }
         }
         return a;
-    }
-
-    /// <summary>The elements of <paramref name="t"/> in C order, little-endian, as bytes.</summary>
-    public static byte[] ToBytes(Tensor t)
-    {
-        var ms = new MemoryStream();
-        WriteTo(ms, t);
-        return ms.ToArray();
     }
 
     /// <summary>Writes the elements of <paramref name="t"/> in C order, little-endian, to <paramref name="s"/>.</summary>

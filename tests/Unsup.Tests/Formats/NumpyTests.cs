@@ -14,6 +14,7 @@ public class NumpyTests
     {
         var path = TestData.Shared("brain/vxm_test_scan.npz");
         Assert.Equal(new[] { "vol", "seg" }, NpzReader.Keys(path));
+        Assert.All(NpzReader.Headers(path), kh => { Assert.Equal("<f8", kh.Header.Descr); Assert.Equal(new long[] { 160, 192, 224 }, kh.Header.Shape); });
         using var vol = NpzReader.Read(path, "vol", out var h);
         Assert.Equal(new long[] { 160, 192, 224 }, vol.shape);
         Assert.Equal(ScalarType.Float64, vol.dtype);
