@@ -10,8 +10,12 @@ public static class InfoCommand
     public static Command Create()
     {
         var cmd = new Command("info", "Show Unsup, TorchSharp and libtorch versions, the device, threads and where data is looked up.\n\nExample:\n  unsup info --threads 2");
-        cmd.SetAction(r =>
-        {
+        cmd.SetAction(r => { Print(r); return 0; });
+        return cmd;
+    }
+
+    public static void Print(ParseResult r)
+    {
             var device = GlobalOptions.Apply(r);
             var table = new Table().AddColumns("", "").HideHeaders().Border(TableBorder.Simple);
             void Row(string k, string v) => table.AddRow(Markup.Escape(k), Markup.Escape(v));
@@ -26,9 +30,6 @@ public static class InfoCommand
             foreach (var (place, path) in DataLocations.Describe(r.GetValue(GlobalOptions.DataDir)))
                 Row(place, path);
             AnsiConsole.Write(table);
-            return 0;
-        });
-        return cmd;
     }
 
     static string Version(Assembly a) =>
