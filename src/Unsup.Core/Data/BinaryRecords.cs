@@ -30,7 +30,7 @@ internal static class BinaryRecords
         {
             long k = Math.Min(chunkRecords, n - start);
             int bytes = checked((int)(k * recordSize));
-            int got = IdxReader.ReadFully(fs, buffer.AsSpan(0, bytes));
+            int got = fs.ReadAtLeast(buffer.AsSpan(0, bytes), bytes, throwOnEndOfStream: false);
             if (got < bytes) throw UnsupException.ForFile(path, $"truncated: expected {bytes} bytes at offset {start * recordSize}, found {got}");
             using var scope = torch.NewDisposeScope();
             var chunk = torch.tensor(bytes == buffer.Length ? buffer : buffer[..bytes], [k, recordSize]);

@@ -26,7 +26,7 @@ public static class IdxReader
             if (nbytes > Array.MaxLength)
                 throw UnsupException.ForFile(path, $"{nbytes} bytes of data is more than this reader can hold in one array");
             var data = new byte[nbytes];
-            int got = ReadFully(stream, data);
+            int got = stream.ReadAtLeast(data, data.Length, throwOnEndOfStream: false);
             if (got < nbytes) throw UnsupException.ForFile(path, $"truncated: expected {nbytes} bytes of data, found {got}");
             if (stream.ReadByte() >= 0) throw UnsupException.ForFile(path, $"unexpected bytes after the {nbytes} bytes of data declared by the header");
             return ToTensor(type, data, dims);
@@ -53,7 +53,7 @@ public static class IdxReader
     static (byte type, int elem, long[] dims) ReadHeader(Stream s, string path)
     {
         var head = new byte[4];
-        if (ReadFully(s, head) < 4) throw UnsupException.ForFile(path, "truncated: too short for an IDX header");
+        if (s.ReadAtLeast(head, head.Length, throwOnEndOfStream: false) < 4) throw UnsupException.ForFile(path, "truncated: too short for an IDX header");
         if (head[0] != 0 || head[1] != 0)
             throw UnsupException.ForFile(path, $"not an IDX file (magic {head[0]:x2} {head[1]:x2} {head[2]:x2} {head[3]:x2}, expected 00 00 TYPE NDIMS)");
         int elem = head[2] switch { 0x08 or 0x09 => 1, 0x0B => 2, 0x0C or 0x0D => 4, 0x0E => 8, _ => 0 };
@@ -61,7 +61,7 @@ public static class IdxReader
         int ndims = head[3];
         if (ndims == 0) throw UnsupException.ForFile(path, "IDX header declares 0 dimensions");
         var raw = new byte[4 * ndims];
-        if (ReadFully(s, raw) < raw.Length) throw UnsupException.ForFile(path, $"truncated: header declares {ndims} dimensions but ends early");
+        if (s.ReadAtLeast(raw, raw.Length, throwOnEndOfStream: false) < raw.Length) throw UnsupException.ForFile(path, $"truncated: header declares {ndims} dimensions but ends early");
         var dims = new long[ndims];
         for (int i = 0; i < ndims; i++)
         {
@@ -103,15 +103,4 @@ public static class IdxReader
         }
     }
 
-    internal static int ReadFully(Stream s, Span<byte> buffer)
-    {
-        int total = 0;
-        while (total < buffer.Length)
-        {
-            int n = s.Read(buffer[total..]);
-            if (n == 0) break;
-            total += n;
-        }
-        return total;
-    }
 }

@@ -48,7 +48,7 @@ public static class NiftiReader
     static NiftiHeader ReadHeader(Stream s, string path)
     {
         var head = new byte[NiftiHeader.Size];
-        int n = ReadFull(s, head);
+        int n = s.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
         return NiftiHeader.Parse(head.AsSpan(0, n), path);
     }
 
@@ -71,7 +71,7 @@ public static class NiftiReader
         if (offset > NiftiHeader.Size + (1 << 28))
             throw UnsupException.ForFile(path, $"invalid vox_offset {h.VoxOffset} (over 256 MiB of header extensions)");
         var extra = new byte[offset - NiftiHeader.Size];
-        if (ReadFull(s, extra) < extra.Length)
+        if (s.ReadAtLeast(extra, extra.Length, throwOnEndOfStream: false) < extra.Length)
             throw UnsupException.ForFile(path, $"truncated: expected {need} bytes of voxel data at offset {offset}, found 0");
         if (extra.Length > 4 && extra[0] != 0)
             h.Extensions = NiftiHeader.ParseExtensions(extra.AsSpan(4), h.BigEndian);
@@ -111,15 +111,4 @@ public static class NiftiReader
 
     static UnsupException BadGzip(string path, Exception e) => UnsupException.ForFile(path, $"bad gzip stream ({e.Message})", e);
 
-    static int ReadFull(Stream s, Span<byte> buf)
-    {
-        int total = 0;
-        while (total < buf.Length)
-        {
-            int r = s.Read(buf[total..]);
-            if (r == 0) break;
-            total += r;
-        }
-        return total;
-    }
 }

@@ -56,7 +56,7 @@ public static class NpyReader
     public static NpyHeader ReadHeader(Stream s, string path)
     {
         Span<byte> pre = stackalloc byte[10];
-        int n = ReadFull(s, pre);
+        int n = s.ReadAtLeast(pre, pre.Length, throwOnEndOfStream: false);
         if (n < 6 || !pre[..6].SequenceEqual(NpyHeader.Magic))
             throw UnsupException.ForFile(path, "not a NumPy .npy file (missing the \\x93NUMPY magic)");
         if (n < 10)
@@ -67,7 +67,7 @@ public static class NpyReader
         else if (major is 2 or 3)
         {
             Span<byte> more = stackalloc byte[2];
-            if (ReadFull(s, more) < 2) throw UnsupException.ForFile(path, "truncated .npy header");
+            if (s.ReadAtLeast(more, more.Length, throwOnEndOfStream: false) < 2) throw UnsupException.ForFile(path, "truncated .npy header");
             hlen = BinaryPrimitives.ReadUInt32LittleEndian([pre[8], pre[9], more[0], more[1]]);
         }
         else throw UnsupException.ForFile(path, $"unsupported .npy format version {major}.{minor} (supported: 1.0, 2.0, 3.0)");
@@ -75,7 +75,7 @@ public static class NpyReader
             throw UnsupException.ForFile(path, $"bad .npy header length {hlen}");
 
         var dict = new byte[hlen];
-        if (ReadFull(s, dict) < hlen)
+        if (s.ReadAtLeast(dict, dict.Length, throwOnEndOfStream: false) < hlen)
             throw UnsupException.ForFile(path, $"truncated .npy header (expected {hlen} header bytes)");
         var text = (major == 3 ? Encoding.UTF8 : Encoding.Latin1).GetString(dict);
         return NpyHeader.ParseDict(text, major, minor, path);
@@ -90,15 +90,4 @@ public static class NpyReader
         { throw UnsupException.ForFile(path, $"cannot read ({e.Message})", e); }
     }
 
-    static int ReadFull(Stream s, Span<byte> buf)
-    {
-        int total = 0;
-        while (total < buf.Length)
-        {
-            int r = s.Read(buf[total..]);
-            if (r == 0) break;
-            total += r;
-        }
-        return total;
-    }
 }
