@@ -32,6 +32,8 @@ public sealed record MocoConfig
     // data
     public string Augmentation { get; init; } = "v2";
     public int CropSize { get; init; } = 224;
+    /// <summary>Smallest crop area fraction; null = the augmentation preset's (0.2, or 0.08 for cifar).</summary>
+    public double? CropScaleMin { get; init; }
 
     // optimisation
     public int Epochs { get; init; } = 200;
@@ -91,12 +93,12 @@ public sealed record MocoConfig
         return this;
     }
 
-    public ResNetOptions Backbone => ResNetOptions.Parse(Arch, Width, InChannels, CifarStem);
+    [JsonIgnore] public ResNetOptions Backbone => ResNetOptions.Parse(Arch, Width, InChannels, CifarStem);
 
     public MocoModel BuildModel() =>
         new(Backbone, Dim, QueueSize, KeyMomentum, Temperature, Mlp, Symmetric, BnSplits);
 
-    public MocoAugmentation BuildAugmentation(Normalize normalize) => MocoAugmentation.Create(Augmentation, CropSize, normalize);
+    public MocoAugmentation BuildAugmentation(Normalize normalize) => MocoAugmentation.Create(Augmentation, CropSize, normalize, CropScaleMin);
 
     public LearningRateSchedule BuildSchedule() => new(Lr, Epochs, Schedule, Milestones, 0.1, WarmupEpochs);
 

@@ -25,29 +25,34 @@ public sealed class MocoAugmentation
     /// <param name="preset">v1 | v2 | cifar.</param>
     /// <param name="size">Output crop side (224 for ImageNet, 32 for CIFAR, 28 for Fashion-MNIST).</param>
     /// <param name="normalize">Channel statistics; default by channel count is the caller's job (see Normalize.ForChannels).</param>
-    public static MocoAugmentation Create(string preset, int size, Normalize normalize) => preset.ToLowerInvariant() switch
+    /// <param name="cropScaleMin">Overrides the preset's smallest crop area fraction (0.2 for v1/v2, 0.08 for cifar).</param>
+    public static MocoAugmentation Create(string preset, int size, Normalize normalize, double? cropScaleMin = null)
+    {
+        if (cropScaleMin is double c && (c <= 0 || c > 1)) throw new UnsupException($"--crop-min {c}: must be in (0, 1]");
+        return preset.ToLowerInvariant() switch
     {
         // RandomResizedCrop(0.2,1), RandomGrayscale(.2), ColorJitter(.4,.4,.4,.4) always, flip
         "v1" => new("v1", size, [
-            new RandomResizedCrop(size, 0.2, 1.0),
+            new RandomResizedCrop(size, cropScaleMin ?? 0.2, 1.0),
             new RandomGrayscale(0.2),
             new ColorJitter(0.4, 0.4, 0.4, 0.4, p: 1.0),
             new RandomHorizontalFlip()], normalize),
         // RandomResizedCrop(0.2,1), RandomApply(ColorJitter(.4,.4,.4,.1), .8), RandomGrayscale(.2), RandomApply(blur σ .1–2, .5), flip
         "v2" => new("v2", size, [
-            new RandomResizedCrop(size, 0.2, 1.0),
+            new RandomResizedCrop(size, cropScaleMin ?? 0.2, 1.0),
             new ColorJitter(0.4, 0.4, 0.4, 0.1, p: 0.8),
             new RandomGrayscale(0.2),
             new GaussianBlur(GaussianBlur.KernelSizeFor(size), 0.1, 2.0, p: 0.5),
             new RandomHorizontalFlip()], normalize),
         // RandomResizedCrop(32) [scale .08–1], flip, RandomApply(ColorJitter(.4,.4,.4,.1), .8), RandomGrayscale(.2)
         "cifar" => new("cifar", size, [
-            new RandomResizedCrop(size, 0.08, 1.0),
+            new RandomResizedCrop(size, cropScaleMin ?? 0.08, 1.0),
             new RandomHorizontalFlip(),
             new ColorJitter(0.4, 0.4, 0.4, 0.1, p: 0.8),
             new RandomGrayscale(0.2)], normalize),
         _ => throw new UnsupException($"--aug {preset}: expected one of {string.Join(", ", Presets)}"),
     };
+    }
 
     /// <summary>uint8 [0, 255] → float [0, 1]; float input is taken as already in [0, 1].</summary>
     public static Tensor ToUnitFloat(Tensor images) =>
