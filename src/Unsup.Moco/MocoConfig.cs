@@ -1,0 +1,121 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Unsup.Moco.Augment;
+using Unsup.Moco.Models;
+
+namespace Unsup.Moco;
+
+/// <summary>
+/// Every MoCo pre-training hyper-parameter, serialisable with System.Text.Json (the run folder's config).
+/// <see cref="FromPreset"/> gives the published defaults: v1 (MoCo paper), v2 (MoCo v2), cifar (official CIFAR-10 demo).
+/// The learning rate is given per 256 images and scaled linearly with the batch size (0.03 → 0.06 at 512).
+/// </summary>
+public sealed record MocoConfig
+{
+    public string Preset { get; init; } = "v2";
+
+    // backbone
+    public string Arch { get; init; } = "resnet50";
+    public int Width { get; init; } = 64;
+    public bool CifarStem { get; init; }
+    public int InChannels { get; init; } = 3;
+
+    // MoCo
+    public int Dim { get; init; } = 128;
+    public int QueueSize { get; init; } = 65536;
+    public double KeyMomentum { get; init; } = 0.999;
+    public double Temperature { get; init; } = 0.2;
+    public bool Mlp { get; init; } = true;
+    public bool Symmetric { get; init; }
+    public int BnSplits { get; init; } = 8;
+
+    // data
+    public string Augmentation { get; init; } = "v2";
+    public int CropSize { get; init; } = 224;
+    /// <summary>Smallest crop area fraction; null = the augmentation preset's (0.2, or 0.08 for cifar).</summary>
+    public double? CropScaleMin { get; init; }
+
+    // optimisation
+    public int Epochs { get; init; } = 200;
+    public int BatchSize { get; init; } = 256;
+    public double BaseLr { get; init; } = 0.03;
+    public string Schedule { get; init; } = "cosine";
+    public int[] Milestones { get; init; } = [120, 160];
+    public double WarmupEpochs { get; init; }
+    public double SgdMomentum { get; init; } = 0.9;
+    public double WeightDecay { get; init; } = 1e-4;
+    public bool ExcludeBnBiasFromWeightDecay { get; init; }
+
+    // monitor
+    public int KnnK { get; init; } = 200;
+    public double KnnTemperature { get; init; } = 0.1;
+    public int KnnEvery { get; init; } = 1;
+
+    public long Seed { get; init; }
+
+    /// <summary>BaseLr × BatchSize / 256.</summary>
+    [JsonIgnore] public double Lr => BaseLr * BatchSize / 256.0;
+
+    public static readonly string[] Presets = ["v1", "v2", "cifar"];
+
+    public static MocoConfig FromPreset(string name) => name.ToLowerInvariant() switch
+    {
+        "v1" => new MocoConfig
+        {
+            Preset = "v1", Arch = "resnet50", Temperature = 0.07, Mlp = false, Augmentation = "v1",
+            Schedule = "step", Milestones = [120, 160],
+        },
+        "v2" => new MocoConfig(),
+        "cifar" => new MocoConfig
+        {
+            Preset = "cifar", Arch = "resnet18", CifarStem = true, QueueSize = 4096, KeyMomentum = 0.99, Temperature = 0.1,
+            Mlp = false, Symmetric = true, BnSplits = 8, Augmentation = "cifar", CropSize = 32, BatchSize = 512,
+            BaseLr = 0.03, WeightDecay = 5e-4, Schedule = "cosine",
+        },
+        _ => throw new UnsupException($"--preset {name}: expected one of {string.Join(", ", Presets)}"),
+    };
+
+    /// <summary>Rejects combinations that would fail mid-run, with the option to change in the message.</summary>
+    public MocoConfig Validate()
+    {
+        if (BatchSize < 1) throw new UnsupException($"--batch-size {BatchSize}: must be positive");
+        if (BnSplits < 1 || BatchSize % BnSplits != 0)
+            throw new UnsupException($"--bn-splits {BnSplits}: must divide --batch-size {BatchSize}");
+        if (QueueSize < 1) throw new UnsupException($"--moco-k {QueueSize}: must be positive");
+        if (KeyMomentum < 0 || KeyMomentum > 1) throw new UnsupException($"--moco-m {KeyMomentum}: must be in [0, 1]");
+        if (Temperature <= 0) throw new UnsupException($"--moco-t {Temperature}: must be positive");
+        if (Epochs < 1) throw new UnsupException($"--epochs {Epochs}: must be positive");
+        if (BaseLr <= 0) throw new UnsupException($"--lr {BaseLr}: must be positive");
+        if (!LearningRateSchedule.Kinds.Contains(Schedule)) throw new UnsupException($"--schedule {Schedule}: expected cosine or step");
+        if (!MocoAugmentation.Presets.Contains(Augmentation)) throw new UnsupException($"--aug {Augmentation}: expected v1, v2 or cifar");
+        if (InChannels is not (1 or 3)) throw new UnsupException($"{InChannels} image channels: expected 1 or 3");
+        _ = ResNetOptions.Parse(Arch);
+        return this;
+    }
+
+    [JsonIgnore] public ResNetOptions Backbone => ResNetOptions.Parse(Arch, Width, InChannels, CifarStem);
+
+    public MocoModel BuildModel() =>
+        new(Backbone, Dim, QueueSize, KeyMomentum, Temperature, Mlp, Symmetric, BnSplits);
+
+    public MocoAugmentation BuildAugmentation(Normalize normalize) => MocoAugmentation.Create(Augmentation, CropSize, normalize, CropScaleMin);
+
+    public LearningRateSchedule BuildSchedule() => new(Lr, Epochs, Schedule, Milestones, 0.1, WarmupEpochs);
+
+    static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <param name="source">File name for error messages.</param>
+    public static MocoConfig FromJson(string json, string source = "config")
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<MocoConfig>(json, Json) ?? throw UnsupException.ForFile(source, "empty MoCo config");
+        }
+        catch (JsonException e)
+        {
+            throw UnsupException.ForFile(source, $"not a valid MoCo config ({e.Message})", e);
+        }
+    }
+}

@@ -1,0 +1,213 @@
+using System.Globalization;
+using Unsup.Moco.Augment;
+using static TorchSharp.torch;
+
+namespace Unsup.Tests.Moco;
+
+public class AugmentationTests
+{
+    static Tensor Images(int n, int c, int h, int w, int seed = 0)
+    {
+        using var g = new Generator((ulong)seed);
+        return randint(0, 256, [n, c, h, w], dtype: ScalarType.Byte, generator: g);
+    }
+
+    static float[] Data(Tensor t) => t.detach().cpu().contiguous().to(ScalarType.Float32).data<float>().ToArray();
+
+    static string PyList(Tensor t) => "[" + string.Join(",", Data(t).Select(v => v.ToString("R", CultureInfo.InvariantCulture))) + "]";
+
+    static float[] ParseFloats(string s) => s.Split((char[])[' ', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries).Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+
+    static void Close(float[] expected, float[] actual, float tol)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        float worst = expected.Zip(actual).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(worst <= tol, $"max abs difference {worst} > {tol}");
+    }
+
+    [Theory]
+    [InlineData("v1", 3)]
+    [InlineData("v2", 3)]
+    [InlineData("cifar", 3)]
+    [InlineData("v2", 1)]
+    [InlineData("cifar", 1)]
+    public void Views_keep_shape_and_value_range(string preset, int channels)
+    {
+        using var x = Images(6, channels, 20, 24);
+        var aug = MocoAugmentation.Create(preset, 16, Normalize.ForChannels(channels));
+        using var v = aug.View(x, new Generator(1), normalize: false);
+        Assert.Equal(new long[] { 6, channels, 16, 16 }, v.shape);
+        Assert.Equal(ScalarType.Float32, v.dtype);
+        Assert.True(v.min().item<float>() >= 0f && v.max().item<float>() <= 1f);
+        Assert.False(v.isnan().any().item<bool>());
+        var (a, b) = aug.TwoViews(x, new Generator(1));
+        Assert.Equal(v.shape, a.shape);
+        Assert.Equal(v.shape, b.shape);
+    }
+
+    [Fact]
+    public void Same_seed_reproduces_the_views_and_another_seed_does_not()
+    {
+        using var x = Images(5, 3, 20, 20);
+        var aug = MocoAugmentation.Create("v2", 16, Normalize.ImageNet);
+        var (a1, b1) = aug.TwoViews(x, new Generator(42));
+        var (a2, b2) = aug.TwoViews(x, new Generator(42));
+        Assert.True(a1.equal(a2).all().item<bool>() && b1.equal(b2).all().item<bool>());
+        Assert.False(a1.allclose(b1));
+        var (a3, _) = aug.TwoViews(x, new Generator(43));
+        Assert.False(a1.allclose(a3));
+        // default generator: TorchRuntime.Seed reproduces too
+        Unsup.TorchRuntime.Seed(9);
+        using var d1 = aug.View(x);
+        Unsup.TorchRuntime.Seed(9);
+        using var d2 = aug.View(x);
+        Assert.True(d1.equal(d2).all().item<bool>());
+    }
+
+    [Fact]
+    public void Each_image_gets_its_own_parameters()
+    {
+        // 8 copies of one image: per-call parameters would give 8 identical views
+        using var one = Images(1, 3, 24, 24);
+        using var x = one.expand(8, 3, 24, 24).contiguous();
+        foreach (var preset in MocoAugmentation.Presets)
+        {
+            var aug = MocoAugmentation.Create(preset, 16, Normalize.ImageNet);
+            using var v = aug.View(x, new Generator(3));
+            int distinct = Enumerable.Range(0, 8).Select(i => string.Join(",", Data(v[i]).Take(64).Select(f => f.ToString("F4")))).Distinct().Count();
+            Assert.True(distinct >= 7, $"{preset}: only {distinct} distinct views of 8");
+        }
+    }
+
+    [Fact]
+    public void Crop_boxes_fit_and_follow_area_and_ratio_ranges()
+    {
+        var crop = new RandomResizedCrop(16, 0.2, 1.0);
+        using var boxes = crop.SampleBoxes(2000, 30, 40, new Generator(5));
+        var b = boxes.data<double>().ToArray();
+        int fallback = 0;
+        for (int i = 0; i < 2000; i++)
+        {
+            double top = b[4 * i], left = b[4 * i + 1], h = b[4 * i + 2], w = b[4 * i + 3];
+            Assert.True(top >= 0 && left >= 0 && h >= 1 && w >= 1 && top + h <= 30 && left + w <= 40, $"box {i} outside");
+            Assert.Equal(Math.Floor(top), top);
+            if (h == 30 && w == 40) { fallback++; continue; }
+            double area = h * w / 1200.0, ratio = w / h;
+            Assert.InRange(area, 0.2 * 0.8, 1.0 * 1.1);    // rounding of w and h
+            Assert.InRange(ratio, 0.75 * 0.85, 4.0 / 3 * 1.15);
+        }
+        Assert.True(fallback < 200, $"{fallback} fallbacks");
+    }
+
+    [Fact]
+    public void Full_box_crop_at_same_size_is_the_identity()
+    {
+        using var x = Images(2, 3, 12, 12);
+        using var f = MocoAugmentation.ToUnitFloat(x);
+        var crop = new RandomResizedCrop(12);
+        using var boxes = tensor(new double[] { 0, 0, 12, 12, 0, 0, 12, 12 }, [2, 4]);
+        using var y = crop.Crop(f, boxes);
+        Assert.True(y.allclose(f, atol: 1e-5));
+    }
+
+    [SkippableFact]
+    public void Crop_equals_torchvision_resized_crop_bilinear()
+    {
+        using var x = MocoAugmentation.ToUnitFloat(Images(1, 3, 10, 14));
+        var crop = new RandomResizedCrop(8);
+        using var boxes = tensor(new double[] { 2, 3, 6, 9 }, [1, 4]);
+        using var y = crop.Crop(x, boxes);
+        var py = TestData.Python($$"""
+            import torch
+            import torchvision.transforms.functional as F
+            x = torch.tensor({{PyList(x)}}).view(1, 3, 10, 14)
+            y = F.resized_crop(x, 2, 3, 6, 9, [8, 8], interpolation=F.InterpolationMode.BILINEAR, antialias=False)
+            print(" ".join(repr(float(v)) for v in y.flatten()))
+            """, "torch", "torchvision");
+        Close(ParseFloats(py), Data(y), 1e-5f);
+    }
+
+    [SkippableFact]
+    public void Colour_operations_equal_torchvision()
+    {
+        using var x = MocoAugmentation.ToUnitFloat(Images(2, 3, 6, 6, seed: 2));
+        using var f = tensor(new double[] { 0.7, 1.3 });
+        using var hue = tensor(new double[] { -0.08, 0.35 });
+        using var br = ColorJitter.AdjustBrightness(x, f);
+        using var co = ColorJitter.AdjustContrast(x, f);
+        using var sa = ColorJitter.AdjustSaturation(x, f);
+        using var hu = ColorJitter.AdjustHue(x, hue);
+        using var gr = ColorSpace.Grayscale(x);
+        var py = TestData.Python($$"""
+            import torch
+            import torchvision.transforms.functional as F
+            x = torch.tensor({{PyList(x)}}).view(2, 3, 6, 6)
+            out = []
+            for fn, a in ((F.adjust_brightness, (0.7, 1.3)), (F.adjust_contrast, (0.7, 1.3)), (F.adjust_saturation, (0.7, 1.3)), (F.adjust_hue, (-0.08, 0.35))):
+                out.append(torch.stack([fn(x[i], a[i]) for i in range(2)]))
+            out.append(F.rgb_to_grayscale(x))
+            print(" ".join(repr(float(v)) for v in torch.cat([o.flatten() for o in out])))
+            """, "torch", "torchvision");
+        var all = ParseFloats(py);
+        int m = 2 * 3 * 36;
+        Close(all[..m], Data(br), 1e-6f);
+        Close(all[m..(2 * m)], Data(co), 1e-3f);      // torchvision's luma uses 0.2989 for red
+        Close(all[(2 * m)..(3 * m)], Data(sa), 1e-3f);
+        Close(all[(3 * m)..(4 * m)], Data(hu), 1e-5f);
+        Close(all[(4 * m)..], Data(gr), 1e-3f);
+    }
+
+    [SkippableFact]
+    public void Blur_equals_torchvision_gaussian_blur()
+    {
+        using var x = MocoAugmentation.ToUnitFloat(Images(1, 3, 9, 9, seed: 4));
+        using var sigma = tensor(new double[] { 1.3 });
+        using var k = GaussianBlur.Kernels(sigma, 5);
+        using var kx = k.to(ScalarType.Float32).view(1, 1, 1, 5).expand(3, 1, 1, 5);
+        using var ky = k.to(ScalarType.Float32).view(1, 1, 5, 1).expand(3, 1, 5, 1);
+        using var padded = nn.functional.pad(x, [2, 2, 2, 2], TorchSharp.PaddingModes.Reflect);
+        using var ours = nn.functional.conv2d(nn.functional.conv2d(padded, ky, groups: 3), kx, groups: 3);
+        // and through the transform with p = 1 (σ is random there; only check it blurs, keeps range and mean)
+        var blur = new GaussianBlur(5, 1.3, 1.3, p: 1.0);
+        using var viaTransform = blur.Apply(x, new Generator(0));
+        Assert.True(viaTransform.allclose(ours, atol: 1e-6));
+        var py = TestData.Python($$"""
+            import torch
+            import torchvision.transforms.functional as F
+            x = torch.tensor({{PyList(x)}}).view(1, 3, 9, 9)
+            y = F.gaussian_blur(x, [5, 5], [1.3, 1.3])
+            print(" ".join(repr(float(v)) for v in y.flatten()))
+            """, "torch", "torchvision");
+        Close(ParseFloats(py), Data(ours), 1e-5f);
+    }
+
+    [Fact]
+    public void Skipped_blur_and_jitter_leave_images_untouched()
+    {
+        using var x = MocoAugmentation.ToUnitFloat(Images(4, 3, 10, 10));
+        using var noBlur = new GaussianBlur(3, p: 0.0).Apply(x, new Generator(1));
+        Assert.True(noBlur.allclose(x, atol: 1e-6));
+        using var noJitter = new ColorJitter(p: 0.0).Apply(x, new Generator(1));
+        Assert.True(noJitter.equal(x).all().item<bool>());
+        using var gray1 = MocoAugmentation.ToUnitFloat(Images(4, 1, 10, 10));
+        using var grayOut = new RandomGrayscale(1.0).Apply(gray1, new Generator(1));
+        Assert.True(grayOut.equal(gray1).all().item<bool>());
+        using var allGray = new RandomGrayscale(1.0).Apply(x, new Generator(1));
+        Assert.True(allGray[.., 0].equal(allGray[.., 2]).all().item<bool>());
+    }
+
+    [Fact]
+    public void Preview_writes_a_png()
+    {
+        using var dir = TestData.Temp();
+        using var x = Images(3, 1, 28, 28);
+        var aug = MocoAugmentation.Create("v2", 28, Normalize.FashionMnist);
+        var path = dir.File("preview.png");
+        AugmentationPreview.WritePng(path, x, aug, rows: 3, generator: new Generator(0), scale: 2);
+        var bytes = File.ReadAllBytes(path);
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, bytes[..4]);
+        using var bmp = SkiaSharp.SKBitmap.Decode(path);
+        Assert.Equal(3 * 56 + 8, bmp.Width);
+        Assert.Equal(3 * 56 + 8, bmp.Height);
+    }
+}
