@@ -126,8 +126,8 @@ def main():
 
     fixed_raw = nib.load(fixed_path).get_fdata()
     moving_raw = nib.load(moving_path).get_fdata()
-    np.save(os.path.join(out, "fixed.npy"), fixed_raw.astype(np.float32))
-    np.save(os.path.join(out, "moving.npy"), moving_raw.astype(np.float32))
+    np.save(os.path.join(out, "fixed.npy"), np.ascontiguousarray(fixed_raw, dtype=np.float32))
+    np.save(os.path.join(out, "moving.npy"), np.ascontiguousarray(moving_raw, dtype=np.float32))
 
     model = SYMNet(7)
     state = torch.load(weights, map_location="cpu")
