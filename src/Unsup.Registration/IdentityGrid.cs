@@ -14,14 +14,15 @@ namespace Unsup.Registration;
 /// </remarks>
 public static class IdentityGrid
 {
-    private static readonly ConcurrentDictionary<string, Tensor> Cache = new();
+    private static readonly ConcurrentDictionary<string, Lazy<Tensor>> Cache = new();
 
     /// <summary>The normalised identity grid in [-1, 1] (0 on an axis of size 1).</summary>
     public static Tensor Normalized(ReadOnlySpan<long> spatial, Device device, ScalarType dtype)
     {
         var shape = spatial.ToArray();
         var key = $"{string.Join('x', shape)}|{device}|{dtype}";
-        return Cache.GetOrAdd(key, _ => Build(shape, device, dtype));
+        // Lazy: concurrent first callers share one build instead of leaking a duplicate grid
+        return Cache.GetOrAdd(key, _ => new Lazy<Tensor>(() => Build(shape, device, dtype))).Value;
     }
 
     /// <summary>
@@ -44,7 +45,7 @@ public static class IdentityGrid
     public static void Clear()
     {
         foreach (var key in Cache.Keys)
-            if (Cache.TryRemove(key, out var t)) t.Dispose();
+            if (Cache.TryRemove(key, out var t) && t.IsValueCreated) t.Value.Dispose();
     }
 
     private static Tensor Build(long[] spatial, Device device, ScalarType dtype)

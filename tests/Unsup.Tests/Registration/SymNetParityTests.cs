@@ -38,6 +38,17 @@ public class SymNetParityTests(ITestOutputHelper output)
         output.WriteLine($"registration time: Unsup {result.Seconds:F2} s, PyTorch reference {pySeconds} s (threads {get_num_threads()})");
 
         Assert.True(maxFlow > 1, "the fields should be a real deformation, not ~0");
+
+        // and the registration does its job on this real pair
+        using var ncc = new LocalNcc(7);
+        var fixedNorm = IntensityNormalization.MinMax(fixedImage.reshape(1, 1, 160, 192, 224));
+        var movingNorm = IntensityNormalization.MinMax(movingImage.reshape(1, 1, 160, 192, 224));
+        float nccBefore = ncc.forward(fixedNorm, movingNorm).item<float>();
+        float nccAfter = ncc.forward(fixedNorm, result.Moved).item<float>();
+        var ev = RegistrationEvaluation.Evaluate(result.Forward, result.Inverse);
+        output.WriteLine($"NCC loss before {nccBefore:F4} after {nccAfter:F4}; det J <= 0: {ev.PercentNonPositiveJacobian:F4}%, std log det J {ev.StdLogJacobian:F4}, inverse consistency {ev.InverseConsistencyError:F4} voxels");
+        Assert.True(nccAfter < nccBefore - 0.05, $"NCC loss {nccBefore} -> {nccAfter}");
+        Assert.True(ev.PercentNonPositiveJacobian < 0.5, $"{ev.PercentNonPositiveJacobian}% folded voxels");
         Assert.True(dYX <= 1e-3, $"forward field differs by {dYX} voxels");
         Assert.True(dXY <= 1e-3, $"inverse field differs by {dXY} voxels");
         Assert.True(dHalfX <= 1e-3 && dHalfY <= 1e-3, $"half-way fields differ by {dHalfX}, {dHalfY} voxels");
