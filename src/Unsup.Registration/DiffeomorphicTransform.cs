@@ -26,10 +26,15 @@ public sealed class DiffeomorphicTransform : nn.Module<Tensor, Tensor>
 
     public static Tensor Integrate(Tensor velocity, int steps = DefaultSteps)
     {
-        using var scope = NewDisposeScope();
         var u = velocity / Math.Pow(2.0, steps);
         for (int i = 0; i < steps; i++)
-            u = u + SpatialTransformer.Warp(u, u);
-        return u.MoveToOuterDisposeScope();
+        {
+            // each step's inputs are dropped at once so a full volume holds two fields, not 2×steps
+            using var warped = SpatialTransformer.Warp(u, u);
+            var next = u + warped;
+            u.Dispose();
+            u = next;
+        }
+        return u;
     }
 }

@@ -75,19 +75,44 @@ public sealed class SymNet : nn.Module<Tensor, Tensor, (Tensor vXY, Tensor vYX)>
 
     public override (Tensor vXY, Tensor vYX) forward(Tensor x, Tensor y)
     {
-        using var scope = NewDisposeScope();
-        var e0 = ec1.forward(eninput.forward(cat([x, y], 1)));
-        var e1 = ec3.forward(ec2.forward(e0));
-        var e2 = ec5.forward(ec4.forward(e1));
-        var e3 = ec7.forward(ec6.forward(e2));
-        var e4 = ec9.forward(ec8.forward(e3));
-        var d0 = dc2.forward(dc1.forward(cat([up1.forward(e4), e3], 1)));
-        var d1 = dc4.forward(dc3.forward(cat([up2.forward(d0), e2], 1)));
-        var d2 = dc6.forward(dc5.forward(cat([up3.forward(d1), e1], 1)));
-        var d3 = dc8.forward(dc7.forward(cat([up4.forward(d2), e0], 1)));
+        // Intermediates are disposed as soon as they are consumed: a full 160×192×224 pass would
+        // otherwise hold every activation (several GB) until the end. Autograd keeps its own
+        // references, so this is safe when training too.
+        var e0 = Chain(cat([x, y], 1), eninput, ec1);
+        var e1 = Chain(e0.alias(), ec2, ec3);
+        var e2 = Chain(e1.alias(), ec4, ec5);
+        var e3 = Chain(e2.alias(), ec6, ec7);
+        var e4 = Chain(e3.alias(), ec8, ec9);
+        var d0 = Chain(Join(Chain(e4, up1), e3), dc1, dc2);
+        var d1 = Chain(Join(Chain(d0, up2), e2), dc3, dc4);
+        var d2 = Chain(Join(Chain(d1, up3), e1), dc5, dc6);
+        var d3 = Chain(Join(Chain(d2, up4), e0), dc7, dc8);
         var vXY = dc9.forward(d3);
         var vYX = dc10.forward(d3);
-        return (vXY.MoveToOuterDisposeScope(), vYX.MoveToOuterDisposeScope());
+        d3.Dispose();
+        return (vXY, vYX);
+    }
+
+    // runs the blocks in turn, disposing the input and every intermediate
+    private static Tensor Chain(Tensor input, params Sequential[] blocks)
+    {
+        var t = input;
+        foreach (var b in blocks)
+        {
+            var next = b.forward(t);
+            t.Dispose();
+            t = next;
+        }
+        return t;
+    }
+
+    // skip connection: channel concatenation, consuming both parts
+    private static Tensor Join(Tensor up, Tensor skip)
+    {
+        var joined = cat([up, skip], 1);
+        up.Dispose();
+        skip.Dispose();
+        return joined;
     }
 
     private nn.Module<Tensor, Tensor> Conv(long cin, long cout, long k, long stride, long pad, bool bias) => Dims == 3

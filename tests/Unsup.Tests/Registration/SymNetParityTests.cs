@@ -35,6 +35,8 @@ public class SymNetParityTests(ITestOutputHelper output)
         double maxFlow = result.Forward.abs().max().item<float>();
         var pySeconds = File.ReadAllText(Path.Combine(refDir, "timing.txt")).Trim();
         output.WriteLine($"max |diff| F_YX {dYX:E3}, F_XY {dXY:E3}, half X {dHalfX:E3}, half Y {dHalfY:E3} voxels; moved {dMoved:E3}, moved fixed {dMovedFixed:E3}; max |F_YX| {maxFlow:F2} voxels");
+        var peak = File.Exists("/proc/self/status") ? File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM")) : null;
+        output.WriteLine($"peak memory of the test process: {peak}");
         output.WriteLine($"registration time: Unsup {result.Seconds:F2} s, PyTorch reference {pySeconds} s (threads {get_num_threads()})");
 
         Assert.True(maxFlow > 1, "the fields should be a real deformation, not ~0");
