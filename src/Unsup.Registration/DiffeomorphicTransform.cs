@@ -1,0 +1,40 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Unsup.Registration;
+
+/// <summary>
+/// Integrates a stationary velocity field into a displacement by scaling and squaring:
+/// u = v / 2^steps, then steps times u ← u + u∘(id + u). Both in voxels, [N, nd, *spatial].
+/// The inverse map is the integral of -v.
+/// </summary>
+public sealed class DiffeomorphicTransform : nn.Module<Tensor, Tensor>
+{
+    /// <summary>The official number of squarings.</summary>
+    public const int DefaultSteps = 7;
+
+    public int Steps { get; }
+
+    public DiffeomorphicTransform(int steps = DefaultSteps) : base(nameof(DiffeomorphicTransform))
+    {
+        if (steps < 0) throw new ArgumentOutOfRangeException(nameof(steps));
+        Steps = steps;
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor velocity) => Integrate(velocity, Steps);
+
+    public static Tensor Integrate(Tensor velocity, int steps = DefaultSteps)
+    {
+        var u = velocity / Math.Pow(2.0, steps);
+        for (int i = 0; i < steps; i++)
+        {
+            // each step's inputs are dropped at once so a full volume holds two fields, not 2×steps
+            using var warped = SpatialTransformer.Warp(u, u);
+            var next = u + warped;
+            u.Dispose();
+            u = next;
+        }
+        return u;
+    }
+}

@@ -1,0 +1,66 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Unsup.Registration;
+
+/// <summary>How a warp interpolates: linear for intensities and fields, nearest for label maps.</summary>
+public enum Interpolation { Linear, Nearest }
+
+/// <summary>
+/// Warps an image by a dense displacement: out(p) = image(p + u(p)), u in voxels,
+/// [N, nd, *spatial] with channel 0 along the last array axis (the official SYMNet convention).
+/// Sampling is bilinear/trilinear (or nearest) with align_corners = true and zeros outside.
+/// </summary>
+public sealed class SpatialTransformer : nn.Module<Tensor, Tensor, Tensor>
+{
+    public Interpolation Mode { get; }
+
+    public SpatialTransformer(Interpolation mode = Interpolation.Linear) : base(nameof(SpatialTransformer))
+    {
+        Mode = mode;
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor image, Tensor displacement) => Warp(image, displacement, Mode);
+
+    /// <summary>image [N, C, *spatial] (any numeric dtype for Nearest) sampled at id + displacement.</summary>
+    public static Tensor Warp(Tensor image, Tensor displacement, Interpolation mode = Interpolation.Linear)
+    {
+        using var scope = NewDisposeScope();
+        CheckShapes(image, displacement);
+        var src = image.is_floating_point() ? image : image.to(ScalarType.Float32);
+        var grid = ToSamplingGrid(displacement.to(src.dtype));
+        var gsMode = mode == Interpolation.Nearest ? GridSampleMode.Nearest : GridSampleMode.Bilinear;
+        var output = nn.functional.grid_sample(src, grid, gsMode, GridSamplePaddingMode.Zeros, align_corners: true);
+        // label maps keep their integer type (nearest never mixes values, so the cast is exact)
+        if (!image.is_floating_point()) output = output.round().to(image.dtype);
+        return output.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Normalised grid [N, *spatial, nd] for grid_sample: identity + displacement in unit coordinates.</summary>
+    public static Tensor ToSamplingGrid(Tensor displacement)
+    {
+        using var scope = NewDisposeScope();
+        int nd = (int)displacement.shape[1];
+        var spatial = displacement.shape.AsSpan(2);
+        var id = IdentityGrid.Normalized(spatial, displacement.device, displacement.dtype);
+        var scale = IdentityGrid.VoxelToUnitScale(spatial, displacement.device, displacement.dtype);
+        var perm = new long[nd + 2];
+        perm[0] = 0;
+        for (int i = 0; i < nd; i++) perm[i + 1] = i + 2;
+        perm[nd + 1] = 1;
+        var grid = torch.addcmul(id, displacement.permute(perm), scale, 1);
+        return grid.MoveToOuterDisposeScope();
+    }
+
+    internal static void CheckShapes(Tensor image, Tensor displacement)
+    {
+        int nd = (int)displacement.dim() - 2;
+        if (nd is not (2 or 3) || displacement.shape[1] != nd)
+            throw new ArgumentException($"displacement must be [N, {(nd is 2 or 3 ? nd : 3)}, *spatial] with one channel per spatial axis, got [{string.Join(", ", displacement.shape)}]");
+        if (image.dim() != displacement.dim() || !image.shape.AsSpan(2).SequenceEqual(displacement.shape.AsSpan(2)))
+            throw new ArgumentException($"image [{string.Join(", ", image.shape)}] and displacement [{string.Join(", ", displacement.shape)}] differ in spatial shape");
+        if (image.shape[0] != displacement.shape[0] && displacement.shape[0] != 1)
+            throw new ArgumentException($"batch sizes differ: image {image.shape[0]}, displacement {displacement.shape[0]}");
+    }
+}

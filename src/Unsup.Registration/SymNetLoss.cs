@@ -1,0 +1,54 @@
+using static TorchSharp.torch;
+
+namespace Unsup.Registration;
+
+/// <summary>
+/// The SYMNet training objective (Train_sym_onepass / Train_sym_neurite_oasis): similarity at the
+/// middle and at both ends, folding penalty on both full maps, smoothness of both velocities and
+/// the magnitude balance of the half-way maps. All fields in voxels, as the official code scales them.
+/// </summary>
+public sealed class SymNetLoss : IDisposable
+{
+    /// <summary>λ_J, weight of mean ReLU(-det J) (official --local_ori, default 100).</summary>
+    public double JacobianWeight { get; init; } = 100.0;
+    /// <summary>λ_s, weight of the velocity smoothness (official --smooth, default 3).</summary>
+    public double SmoothnessWeight { get; init; } = 3.0;
+    /// <summary>λ_m, weight of the magnitude balance (Train_sym_onepass default 0.1; the neurite-OASIS run used 0.001).</summary>
+    public double MagnitudeWeight { get; init; } = 0.1;
+
+    private readonly LocalNcc ncc;
+
+    /// <param name="dims">2 or 3</param>
+    /// <param name="window">NCC window; null = 7 in 3D, 5 in 2D</param>
+    public SymNetLoss(int dims = 3, int? window = null)
+    {
+        ncc = new LocalNcc(window ?? LocalNcc.DefaultWindow(dims));
+    }
+
+    public int Window => ncc.Window;
+
+    /// <param name="x">normalised fixed images [N, 1, *spatial]</param>
+    /// <param name="y">normalised moving images</param>
+    /// <param name="f">the pass of <see cref="SymNetPipeline.Forward"/> on (x, y)</param>
+    public SymNetLossTerms Compute(Tensor x, Tensor y, SymNetFields f)
+    {
+        using var scope = NewDisposeScope();
+        var xHalf = SpatialTransformer.Warp(x, f.HalfXY);
+        var yHalf = SpatialTransformer.Warp(y, f.HalfYX);
+        var xToY = SpatialTransformer.Warp(x, f.FullXY);
+        var yToX = SpatialTransformer.Warp(y, f.FullYX);
+
+        var mid = ncc.forward(xHalf, yHalf);
+        var full = ncc.forward(y, xToY) + ncc.forward(x, yToX);
+        var magnitude = RegularizationLosses.Magnitude(f.HalfXY, f.HalfYX);
+        var jacobian = RegularizationLosses.NegativeJacobian(f.FullXY) + RegularizationLosses.NegativeJacobian(f.FullYX);
+        var smooth = RegularizationLosses.Smoothness(f.VelocityXY) + RegularizationLosses.Smoothness(f.VelocityYX);
+        var total = mid + full + MagnitudeWeight * magnitude + JacobianWeight * jacobian + SmoothnessWeight * smooth;
+
+        var terms = new SymNetLossTerms(total, mid, full, magnitude, jacobian, smooth);
+        foreach (var t in new[] { total, mid, full, magnitude, jacobian, smooth }) t.MoveToOuterDisposeScope();
+        return terms;
+    }
+
+    public void Dispose() => ncc.Dispose();
+}
