@@ -13,6 +13,7 @@ GlobalOptions.AddTo(root);
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(InspectCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(MocoCommands.Create());
 root.Subcommands.Add(DevCommands.Create());
 
 return Cli.Run(root, args);

@@ -53,6 +53,9 @@ public sealed record MocoConfig
 
     public long Seed { get; init; }
 
+    /// <summary>The --data spec the run was started with (so --resume needs no --data).</summary>
+    public string? DataSpec { get; init; }
+
     /// <summary>BaseLr × BatchSize / 256.</summary>
     [JsonIgnore] public double Lr => BaseLr * BatchSize / 256.0;
 

@@ -1,0 +1,121 @@
+using System.CommandLine;
+using Unsup.Moco;
+using Unsup.Moco.Augment;
+using Unsup.Moco.Training;
+using Unsup.Training;
+
+namespace Unsup.Cli.Commands;
+
+/// <summary>`unsup moco ...`: Momentum Contrast pretraining and the uses of its features.</summary>
+public static class MocoCommands
+{
+    public static Command Create()
+    {
+        var moco = new Command("moco", "MoCo: self-supervised contrastive pretraining of image encoders (He et al., CVPR 2020; v2 improvements)");
+        moco.Subcommands.Add(Pretrain());
+        return moco;
+    }
+
+    static Command Pretrain()
+    {
+        var data = new Option<string>("--data") { Description = "Training images: " + Unsup.Data.DataSpec.AcceptedForms, DefaultValueFactory = _ => "fashion-mnist" };
+        var preset = new Option<string>("--preset") { Description = "Published defaults: v1 (MoCo), v2 (MoCo v2), cifar (official CIFAR-10 demo)", DefaultValueFactory = _ => "v2" };
+        preset.AcceptOnlyFromAmong(MocoConfig.Presets);
+        var arch = new Option<string?>("--arch") { Description = "resnet18 | resnet34 | resnet50 (torchvision layout)" };
+        var width = new Option<int?>("--width") { Description = "Base channel width (64 = torchvision; 16 or 32 train on a CPU)" };
+        var cifarStem = new Option<bool?>("--cifar-stem") { Description = "3x3 stride-1 first conv and no max-pool (small images)" };
+        var epochs = new Option<int?>("--epochs") { Description = "Epochs (preset: 200)" };
+        var batch = new Option<int?>("--batch-size") { Description = "Images per step (preset: 256; cifar 512)" };
+        var lr = new Option<double?>("--lr") { Description = "Base learning rate per 256 images, scaled with the batch size (preset: 0.03)" };
+        var schedule = new Option<string?>("--schedule") { Description = "cosine | step (x0.1 at --milestones)" };
+        var warmup = new Option<double?>("--warmup-epochs") { Description = "Linear warm-up epochs" };
+        var wd = new Option<double?>("--wd") { Description = "Weight decay (preset: 1e-4; cifar 5e-4)" };
+        var noBnWd = new Option<bool>("--no-bn-bias-decay") { Description = "Exclude BN parameters and biases from weight decay" };
+        var k = new Option<int?>("--moco-k") { Description = "Queue size K (preset: 65536; cifar 4096)" };
+        var m = new Option<double?>("--moco-m") { Description = "Key-encoder momentum (preset: 0.999; cifar 0.99)" };
+        var t = new Option<double?>("--moco-t") { Description = "Softmax temperature (v1 0.07, v2 0.2, cifar 0.1)" };
+        var mlp = new Option<bool?>("--mlp") { Description = "MLP projection head (v2) instead of a linear one (v1)" };
+        var symmetric = new Option<bool?>("--symmetric") { Description = "Symmetric loss (both crop orders)" };
+        var splits = new Option<int?>("--bn-splits") { Description = "Shuffle-BN sub-batches on one device (preset: 8)" };
+        var aug = new Option<string?>("--aug") { Description = "Augmentation preset: v1 | v2 | cifar" };
+        var crop = new Option<int?>("--crop-size") { Description = "Crop size (default: the smaller of the preset's and the image size)" };
+        var cropMin = new Option<double?>("--crop-min-scale") { Description = "Smallest crop area fraction (preset: 0.2)" };
+        var knnEvery = new Option<int?>("--knn-every") { Description = "kNN monitor every N epochs when labels exist (0 = off)" };
+        var knnBank = new Option<int?>("--knn-bank") { Description = "At most this many training images in the kNN bank (default: all)" };
+        var imageSize = new Option<int?>("--image-size") { Description = "Image folders: scale the shorter side to S and centre-crop SxS" };
+        var maxImages = new Option<int?>("--max-images") { Description = "Train on the first N training images only (quick runs)" };
+        var outDir = new Option<string?>("--out") { Description = "Run folder (default: runs/moco-<data>-<time>)" };
+        var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder from its last checkpoint (its config.json wins)" };
+        var preview = new Option<string?>("--preview") { Description = "Only write a PNG grid of augmented pairs to this file and exit" };
+        var stopAfter = new Option<int?>("--stop-after") { Description = "Stop after N epochs in this invocation (resume later)" };
+
+        var cmd = new Command("pretrain",
+            "Self-supervised MoCo pretraining. Writes a run folder with config.json, metrics.jsonl, a checkpoint every epoch " +
+            "(both encoders, queue, optimizer, RNG: --resume continues the same run) and plots of loss, contrastive top-1 and kNN top-1.\n\n" +
+            "Examples:\n" +
+            "  unsup moco pretrain --data fashion-mnist --preset cifar --arch resnet18 --width 16 --epochs 20 --out runs/fmnist\n" +
+            "  unsup moco pretrain --data cifar10:~/data/cifar-10-batches-bin --preset cifar --epochs 200\n" +
+            "  unsup moco pretrain --data folder:~/photos --preset v2 --image-size 96 --arch resnet18\n" +
+            "  unsup moco pretrain --resume runs/fmnist\n" +
+            "  unsup moco pretrain --data fashion-mnist --preset v2 --preview aug.png")
+        {
+            data, preset, arch, width, cifarStem, epochs, batch, lr, schedule, warmup, wd, noBnWd, k, m, t, mlp, symmetric, splits,
+            aug, crop, cropMin, knnEvery, knnBank, imageSize, maxImages, outDir, resume, preview, stopAfter,
+        };
+        cmd.SetAction(r =>
+        {
+            var device = GlobalOptions.Apply(r);
+            string? resumeDir = r.GetValue(resume);
+            if (resumeDir != null && !File.Exists(Path.Combine(resumeDir, RunFolder.ConfigFile)))
+                throw UnsupException.ForFile(resumeDir, "not a MoCo run folder (no config.json): nothing to resume");
+            string spec = resumeDir != null && r.GetResult(data) is null ? ReadDataSpec(resumeDir) ?? r.GetValue(data)! : r.GetValue(data)!;
+            var (train, test) = DatasetLoading.Load(r, spec, r.GetValue(imageSize), r.GetValue(maxImages));
+            using var _train = train; using var _test = test;
+
+            var c = MocoConfig.FromPreset(r.GetValue(preset)!);
+            c = c with
+            {
+                Arch = r.GetValue(arch) ?? c.Arch, Width = r.GetValue(width) ?? c.Width, CifarStem = r.GetValue(cifarStem) ?? c.CifarStem,
+                Epochs = r.GetValue(epochs) ?? c.Epochs, BatchSize = r.GetValue(batch) ?? c.BatchSize, BaseLr = r.GetValue(lr) ?? c.BaseLr,
+                Schedule = r.GetValue(schedule) ?? c.Schedule, WarmupEpochs = r.GetValue(warmup) ?? c.WarmupEpochs,
+                WeightDecay = r.GetValue(wd) ?? c.WeightDecay, ExcludeBnBiasFromWeightDecay = r.GetValue(noBnWd),
+                QueueSize = r.GetValue(k) ?? c.QueueSize, KeyMomentum = r.GetValue(m) ?? c.KeyMomentum, Temperature = r.GetValue(t) ?? c.Temperature,
+                Mlp = r.GetValue(mlp) ?? c.Mlp, Symmetric = r.GetValue(symmetric) ?? c.Symmetric, BnSplits = r.GetValue(splits) ?? c.BnSplits,
+                Augmentation = r.GetValue(aug) ?? c.Augmentation, CropSize = r.GetValue(crop) ?? Math.Min(c.CropSize, Math.Min(train.Height, train.Width)),
+                CropScaleMin = r.GetValue(cropMin) ?? c.CropScaleMin, KnnEvery = r.GetValue(knnEvery) ?? c.KnnEvery,
+                InChannels = train.Channels, Seed = r.GetValue(GlobalOptions.Seed), DataSpec = spec,
+            };
+            c.Validate();
+
+            if (r.GetValue(preview) is string png)
+            {
+                var augmentation = c.BuildAugmentation(Normalize.ForChannels(train.Channels));
+                AugmentationPreview.WritePng(png, train.Images.narrow(0, 0, Math.Min(8, train.Count)), augmentation);
+                Console.WriteLine($"wrote {png}: rows of (original, view 1, view 2) with {c.Augmentation} augmentation at {c.CropSize}px");
+                return 0;
+            }
+
+            string run = resumeDir ?? r.GetValue(outDir) ?? RunFolder.DefaultPath($"moco-{Slug(spec)}-{DateTime.Now:yyyyMMdd-HHmmss}");
+            Console.WriteLine($"MoCo pretraining on {train} ({c.Arch} width {c.Width}, K {c.QueueSize}, m {c.KeyMomentum}, T {c.Temperature}, " +
+                              $"batch {c.BatchSize}, lr {c.Lr:G3} {c.Schedule}, {c.Epochs} epochs) -> {Path.GetFullPath(run)}");
+            var result = MocoPretraining.Run(DatasetLoading.ToMocoData(train, test), new MocoPretrainOptions
+            {
+                RunDir = run, Config = c, Resume = resumeDir != null, Device = device,
+                Progress = r.GetValue(GlobalOptions.Quiet) ? ProgressMode.Quiet : ProgressMode.Auto,
+                KnnBank = r.GetValue(knnBank), StopAfterEpochs = r.GetValue(stopAfter),
+            });
+            Console.WriteLine($"done: {result.Epochs} epochs, last epoch loss {result.LastLoss:F4}" +
+                              (result.KnnLast is double kl ? $", kNN top-1 {kl:P2} (random init {result.KnnInit:P2})" : "") +
+                              $"; run folder {Path.GetFullPath(result.RunDir)}");
+            return 0;
+        });
+        return cmd;
+    }
+
+    static string? ReadDataSpec(string runDir)
+    {
+        try { return RunFolder.Open(runDir).ReadConfig<MocoConfig>().DataSpec; } catch (UnsupException) { return null; }
+    }
+
+    static string Slug(string spec) => new string(spec.Split(':')[0].Select(ch => char.IsLetterOrDigit(ch) ? ch : '-').ToArray());
+}
