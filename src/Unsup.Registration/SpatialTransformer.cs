@@ -30,6 +30,8 @@ public sealed class SpatialTransformer : nn.Module<Tensor, Tensor, Tensor>
         CheckShapes(image, displacement);
         var src = image.is_floating_point() ? image : image.to(ScalarType.Float32);
         var grid = ToSamplingGrid(displacement.to(src.dtype));
+        // one field applied to a whole batch (e.g. several label maps of one subject)
+        if (grid.shape[0] != src.shape[0]) grid = grid.expand([src.shape[0], .. grid.shape[1..]]);
         var gsMode = mode == Interpolation.Nearest ? GridSampleMode.Nearest : GridSampleMode.Bilinear;
         var output = nn.functional.grid_sample(src, grid, gsMode, GridSamplePaddingMode.Zeros, align_corners: true);
         // label maps keep their integer type (nearest never mixes values, so the cast is exact)

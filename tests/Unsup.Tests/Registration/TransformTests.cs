@@ -16,6 +16,10 @@ public class TransformTests
         Assert.True(moved[.., .., .., .., ..5].allclose(img[.., .., .., .., 1..], atol: 1e-4));
         Assert.Equal(0f, moved[.., .., .., .., 5].abs().max().item<float>());   // zeros outside
 
+        // one field, a batch of images
+        var batch = SpatialTransformer.Warp(cat([img, img * 2], 0), disp);
+        Assert.True(batch[1].allclose(moved[0] * 2, atol: 1e-4));
+
         var dispD = zeros([1, 3, 4, 5, 6]);
         dispD[.., 2] = ones([1, 4, 5, 6]);            // +1 voxel along D
         var movedD = SpatialTransformer.Warp(img, dispD);
