@@ -14,6 +14,7 @@ root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(InspectCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(MocoCommands.Create());
+root.Subcommands.Add(SymnetCommands.Create());
 root.Subcommands.Add(DevCommands.Create());
 
 return Cli.Run(root, args);

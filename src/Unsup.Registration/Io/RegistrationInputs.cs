@@ -1,0 +1,57 @@
+using Unsup.IO.Nifti;
+using static TorchSharp.torch;
+
+namespace Unsup.Registration.Io;
+
+/// <summary>Reads and checks the NIfTI inputs of the registration verbs: image pairs on one grid, integer label maps.</summary>
+public static class RegistrationInputs
+{
+    /// <summary>A 3D image (or a 2D one stored as X,Y,1 when <paramref name="dims"/> is 2) as float32 [*spatial].</summary>
+    public static (NiftiImage Image, Tensor Voxels) ReadImage(string path, int dims = 3)
+    {
+        var img = NiftiReader.Read(path);
+        try
+        {
+            var voxels = AsSpatial(img.ToFloat(), path, dims, "image");
+            return (img, voxels);
+        }
+        catch { img.Dispose(); throw; }
+    }
+
+    /// <summary>An integer label map [*spatial] (int64); non-integer values are refused.</summary>
+    public static Tensor ReadLabels(string path, long[] expectedShape, int dims = 3)
+    {
+        using var img = NiftiReader.Read(path);
+        using var scope = NewDisposeScope();
+        var f = AsSpatial(img.ToFloat(), path, dims, "label map");
+        if (!f.isfinite().all().item<bool>() || !(f == f.round()).all().item<bool>())
+            throw UnsupException.ForFile(path, "is not a label map: it holds non-integer values (give a segmentation with integer label ids)");
+        if (!f.shape.SequenceEqual(expectedShape))
+            throw UnsupException.ForFile(path, $"label map shape {Shape(f.shape)} does not match the image shape {Shape(expectedShape)}");
+        return f.to(ScalarType.Int64).MoveToOuterDisposeScope();
+    }
+
+    public static void CheckSameGrid(string fixedPath, Tensor fixedVoxels, string movingPath, Tensor movingVoxels)
+    {
+        if (!fixedVoxels.shape.SequenceEqual(movingVoxels.shape))
+            throw new UnsupException($"{movingPath}: shape {Shape(movingVoxels.shape)} differs from the fixed image {fixedPath} ({Shape(fixedVoxels.shape)}); " +
+                                     "resample both images to one grid first (SYMNet expects affinely aligned images)");
+    }
+
+    static Tensor AsSpatial(Tensor t, string path, int dims, string what)
+    {
+        var shape = t.shape;
+        // Trailing singleton axes (X,Y,Z,1 or a 2D slice X,Y,1) are not real dimensions.
+        int nd = shape.Length;
+        while (nd > dims && shape[nd - 1] == 1) nd--;
+        if (nd != dims)
+        {
+            t.Dispose();
+            throw UnsupException.ForFile(path, $"is a {shape.Length}D {what} of shape {Shape(shape)}; a {dims}D {what} is expected" +
+                (shape.Length > dims ? " (a 4D series or vector image cannot be registered as one image)" : ""));
+        }
+        return nd == shape.Length ? t : t.reshape(shape[..nd]);
+    }
+
+    public static string Shape(long[] s) => string.Join("x", s);
+}
