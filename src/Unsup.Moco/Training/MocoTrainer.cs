@@ -25,9 +25,11 @@ public sealed class MocoTrainer : IDisposable
     /// <summary>Generator for augmentation and batch order (null = torch's default generator, seeded by TorchRuntime.Seed).</summary>
     public Generator? Generator { get; set; }
 
+    /// <summary>Seeds torch with <see cref="MocoConfig.Seed"/> and builds model, optimiser and augmentation (load a checkpoint afterwards to resume).</summary>
     public MocoTrainer(MocoConfig config, Device device, Normalize normalize)
     {
         Config = config.Validate();
+        TorchRuntime.Seed(config.Seed);
         Device = device;
         Normalize = normalize;
         Model = config.BuildModel();
