@@ -65,7 +65,10 @@ public sealed class MocoModel : nn.Module<Tensor, Tensor, MocoOutput>
     public ResNet EncoderK => encoder_k;
     /// <summary>The negatives [dim, K] (live buffer; clone before keeping).</summary>
     public Tensor Queue => queue;
-    public long QueuePointer => queue_ptr[0].item<long>();
+    public long QueuePointer
+    {
+        get { using var first = queue_ptr[0]; return first.item<long>(); }
+    }
 
     /// <summary>Parameters the optimiser trains (the query encoder only).</summary>
     public IEnumerable<(string name, TorchSharp.Modules.Parameter param)> TrainableParameters() => encoder_q.named_parameters();

@@ -66,6 +66,15 @@ public class FashionMnistBench(ITestOutputHelper output)
         };
         Log("config " + config.ToJson().Replace("\n", " ").Replace("  ", ""));
         using var trainer = new MocoTrainer(config, CPU, Normalize.FashionMnist);
+        if (Environment.GetEnvironmentVariable("UNSUP_MOCO_BENCH_PREVIEW") is { Length: > 0 } preview)
+            AugmentationPreview.WritePng(preview, trainImages, trainer.Augmentation, rows: 8, generator: new TorchSharp.torch.Generator(0));
+        if (Env("UNSUP_MOCO_BENCH_RAW_K1", 0) == 1)
+        {
+            using var flatBank = MocoAugmentation.ToUnitFloat(trainImages.narrow(0, 0, bankSize)).flatten(1);
+            using var flatTest = MocoAugmentation.ToUnitFloat(testImages).flatten(1);
+            using var knn1 = new KnnClassifier(flatBank, trainLabels.narrow(0, 0, bankSize), 10, k: 1);
+            Log($"raw-pixel 1-NN cosine (bank {bankSize}, test {testSize}): {knn1.Accuracy(flatTest, testLabels):P2}");
+        }
         sw.Restart();
         double init = trainer.KnnAccuracy(data, bankSize);
         Log($"kNN at random init: {init:P2} ({sw.Elapsed.TotalSeconds:F0}s)");

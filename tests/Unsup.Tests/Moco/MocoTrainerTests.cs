@@ -66,3 +66,42 @@ public class MocoTrainerTests
         Assert.True(trainer.Model.EncoderQ.training);   // mode restored
     }
 }
+
+[Collection(GlobalRngCollection.Name)]
+public class MocoTrainerStepTests
+{
+    [Fact]
+    public void Step_api_reproduces_an_epoch_with_the_same_seed_and_hands_the_loss_to_a_guard()
+    {
+        var cfg = MocoConfig.FromPreset("cifar") with { Width = 4, InChannels = 1, CropSize = 12, QueueSize = 20, BatchSize = 8, BnSplits = 2, Seed = 5 };
+        manual_seed(0);
+        using var images = randint(0, 256, [16, 1, 14, 14], dtype: ScalarType.Byte);
+
+        using var a = new MocoTrainer(cfg, CPU, Normalize.FashionMnist);
+        var epochA = a.TrainEpoch(images);
+
+        using var b = new MocoTrainer(cfg, CPU, Normalize.FashionMnist);   // reseeds from cfg.Seed
+        double lr = b.StartEpoch(0);
+        using var order = b.NewEpochOrder(images.shape[0]);
+        var seen = new List<float>();
+        double sum = 0;
+        for (int s = 0; s < b.StepsPerEpoch(images.shape[0]); s++)
+            sum += b.Step(images, order, s, loss => seen.Add(loss.item<float>())).loss;
+        Assert.Equal(epochA.Lr, lr);
+        Assert.Equal(2, seen.Count);
+        Assert.True(Math.Abs(epochA.Loss - sum / 2) < 1e-5, $"epoch loss {epochA.Loss} vs steps {sum / 2} ({string.Join(", ", seen)})");
+        foreach (var (pa, pb) in a.Model.parameters().Zip(b.Model.parameters()))
+            Assert.True(pa.allclose(pb, atol: 1e-6));
+        Assert.True(a.Model.Queue.allclose(b.Model.Queue, atol: 1e-6));
+    }
+
+    [Fact]
+    public void Wrong_images_are_user_errors()
+    {
+        var cfg = MocoConfig.FromPreset("cifar") with { Width = 4, InChannels = 1, CropSize = 12, QueueSize = 20, BatchSize = 8, BnSplits = 2 };
+        using var t = new MocoTrainer(cfg, CPU, Normalize.FashionMnist);
+        Assert.Contains("uint8", Assert.Throws<UnsupException>(() => t.CheckImages(rand(16, 1, 8, 8))).Message);
+        Assert.Contains("channels", Assert.Throws<UnsupException>(() => t.CheckImages(zeros(16, 3, 8, 8, dtype: ScalarType.Byte))).Message);
+        Assert.Contains("--batch-size", Assert.Throws<UnsupException>(() => t.CheckImages(zeros(4, 1, 8, 8, dtype: ScalarType.Byte))).Message);
+    }
+}

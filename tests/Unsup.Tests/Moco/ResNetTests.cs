@@ -48,3 +48,41 @@ public class ResNetTests
         Assert.Contains("--arch vgg16", e.Message);
     }
 }
+
+public class ResNetTorchvisionWeightsTests
+{
+    [SkippableFact]
+    public void Torchvision_resnet18_weights_load_by_name_and_give_the_same_output()
+    {
+        using var dir = TestData.Temp();
+        var pth = dir.File("r18.pth");
+        var py = TestData.Python($$"""
+            import torch, torchvision
+            torch.manual_seed(0)
+            m = torchvision.models.resnet18(num_classes=10)
+            # non-trivial BN statistics so eval-mode BN is exercised
+            for mod in m.modules():
+                if isinstance(mod, torch.nn.BatchNorm2d):
+                    mod.running_mean.uniform_(-0.1, 0.1); mod.running_var.uniform_(0.5, 1.5)
+                    mod.weight.data.uniform_(0.5, 1.5); mod.bias.data.uniform_(-0.1, 0.1)
+            m.eval()
+            torch.save(m.state_dict(), r"{{pth}}")
+            x = torch.linspace(-1, 1, 2 * 3 * 64 * 64).view(2, 3, 64, 64)
+            with torch.no_grad():
+                y = m(x)
+            print(" ".join(repr(float(v)) for v in y.flatten()))
+            """, "torch", "torchvision");
+        var expected = py.Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries).Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+
+        using var net = new ResNet(new ResNetOptions(18, NumClasses: 10));
+        TorchSharp.PyBridge.PyBridgeModuleExtensions.load_py(net, pth);
+        net.eval();
+        using var x = linspace(-1, 1, 2 * 3 * 64 * 64).view(2, 3, 64, 64);
+        using var _ = no_grad();
+        using var y = net.call(x);
+        var got = y.data<float>().ToArray();
+        Assert.Equal(expected.Length, got.Length);
+        float worst = expected.Zip(got).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(worst < 1e-4f, $"max difference {worst}");
+    }
+}
