@@ -39,7 +39,7 @@ public static class MocoCommands
         var splits = new Option<int?>("--bn-splits") { Description = "Shuffle-BN sub-batches on one device (preset: 8)" };
         var aug = new Option<string?>("--aug") { Description = "Augmentation preset: v1 | v2 | cifar" };
         var crop = new Option<int?>("--crop-size") { Description = "Crop size (default: the smaller of the preset's and the image size)" };
-        var cropMin = new Option<double?>("--crop-min-scale") { Description = "Smallest crop area fraction (preset: 0.2)" };
+        var cropMin = new Option<double?>("--crop-min-scale") { Description = "Smallest crop area fraction (v1/v2: 0.2; cifar: 0.08 as torchvision's default)" };
         var knnEvery = new Option<int?>("--knn-every") { Description = "kNN monitor every N epochs when labels exist (0 = off)" };
         var knnBank = new Option<int?>("--knn-bank") { Description = "At most this many training images in the kNN bank (default: all)" };
         var imageSize = new Option<int?>("--image-size") { Description = "Image folders: scale the shorter side to S and centre-crop SxS" };
