@@ -55,6 +55,10 @@ public sealed record MocoConfig
 
     /// <summary>The --data spec the run was started with (so --resume needs no --data).</summary>
     public string? DataSpec { get; init; }
+    /// <summary>--max-images of the run (null = all training images).</summary>
+    public int? MaxImages { get; init; }
+    /// <summary>--image-size of the run (image folders only).</summary>
+    public int? ImageSize { get; init; }
 
     /// <summary>BaseLr × BatchSize / 256.</summary>
     [JsonIgnore] public double Lr => BaseLr * BatchSize / 256.0;

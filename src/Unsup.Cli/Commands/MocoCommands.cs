@@ -45,9 +45,10 @@ public static class MocoCommands
         var imageSize = new Option<int?>("--image-size") { Description = "Image folders: scale the shorter side to S and centre-crop SxS" };
         var maxImages = new Option<int?>("--max-images") { Description = "Train on the first N training images only (quick runs)" };
         var outDir = new Option<string?>("--out") { Description = "Run folder (default: runs/moco-<data>-<time>)" };
-        var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder from its last checkpoint (its config.json wins)" };
+        var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder from its last checkpoint; its config.json (data, model, schedule) is used and training options given here are ignored" };
         var preview = new Option<string?>("--preview") { Description = "Only write a PNG grid of augmented pairs to this file and exit" };
         var stopAfter = new Option<int?>("--stop-after") { Description = "Stop after N epochs in this invocation (resume later)" };
+        var timeLimit = new Option<double?>("--time-limit") { Description = "Stop after this many minutes of training (checkpoint, kNN; resume later)" };
 
         var cmd = new Command("pretrain",
             "Self-supervised MoCo pretraining. Writes a run folder with config.json, metrics.jsonl, a checkpoint every epoch " +
@@ -60,7 +61,7 @@ public static class MocoCommands
             "  unsup moco pretrain --data fashion-mnist --preset v2 --preview aug.png")
         {
             data, preset, arch, width, cifarStem, epochs, batch, lr, schedule, warmup, wd, noBnWd, k, m, t, mlp, symmetric, splits,
-            aug, crop, cropMin, knnEvery, knnBank, imageSize, maxImages, outDir, resume, preview, stopAfter,
+            aug, crop, cropMin, knnEvery, knnBank, imageSize, maxImages, outDir, resume, preview, stopAfter, timeLimit,
         };
         cmd.SetAction(r =>
         {
@@ -68,12 +69,13 @@ public static class MocoCommands
             string? resumeDir = r.GetValue(resume);
             if (resumeDir != null && !File.Exists(Path.Combine(resumeDir, RunFolder.ConfigFile)))
                 throw UnsupException.ForFile(resumeDir, "not a MoCo run folder (no config.json): nothing to resume");
-            string spec = resumeDir != null && r.GetResult(data) is null ? ReadDataSpec(resumeDir) ?? r.GetValue(data)! : r.GetValue(data)!;
-            var (train, test) = DatasetLoading.Load(r, spec, r.GetValue(imageSize), r.GetValue(maxImages));
+            MocoConfig? saved = resumeDir != null ? RunFolder.Open(resumeDir).ReadConfig<MocoConfig>() : null;
+            string spec = saved?.DataSpec ?? r.GetValue(data)!;
+            var (train, test) = DatasetLoading.Load(r, spec, saved?.ImageSize ?? r.GetValue(imageSize), saved?.MaxImages ?? r.GetValue(maxImages));
             using var _train = train; using var _test = test;
 
-            var c = MocoConfig.FromPreset(r.GetValue(preset)!);
-            c = c with
+            var c = saved ?? MocoConfig.FromPreset(r.GetValue(preset)!);
+            if (saved == null) c = c with
             {
                 Arch = r.GetValue(arch) ?? c.Arch, Width = r.GetValue(width) ?? c.Width, CifarStem = r.GetValue(cifarStem) ?? c.CifarStem,
                 Epochs = r.GetValue(epochs) ?? c.Epochs, BatchSize = r.GetValue(batch) ?? c.BatchSize, BaseLr = r.GetValue(lr) ?? c.BaseLr,
@@ -84,6 +86,7 @@ public static class MocoCommands
                 Augmentation = r.GetValue(aug) ?? c.Augmentation, CropSize = r.GetValue(crop) ?? Math.Min(c.CropSize, Math.Min(train.Height, train.Width)),
                 CropScaleMin = r.GetValue(cropMin) ?? c.CropScaleMin, KnnEvery = r.GetValue(knnEvery) ?? c.KnnEvery,
                 InChannels = train.Channels, Seed = r.GetValue(GlobalOptions.Seed), DataSpec = spec,
+                MaxImages = r.GetValue(maxImages), ImageSize = r.GetValue(imageSize),
             };
             c.Validate();
 
@@ -103,8 +106,9 @@ public static class MocoCommands
                 RunDir = run, Config = c, Resume = resumeDir != null, Device = device,
                 Progress = r.GetValue(GlobalOptions.Quiet) ? ProgressMode.Quiet : ProgressMode.Auto,
                 KnnBank = r.GetValue(knnBank), StopAfterEpochs = r.GetValue(stopAfter),
+                TimeLimit = r.GetValue(timeLimit) is double minutes ? TimeSpan.FromMinutes(minutes) : null,
             });
-            Console.WriteLine($"done: {result.Epochs} epochs, last epoch loss {result.LastLoss:F4}" +
+            Console.WriteLine($"done: {result.Epochs:0.##} epochs, last epoch loss {result.LastLoss:F4}" +
                               (result.KnnLast is double kl ? $", kNN top-1 {kl:P2} (random init {result.KnnInit:P2})" : "") +
                               $"; run folder {Path.GetFullPath(result.RunDir)}");
             return 0;
@@ -112,10 +116,6 @@ public static class MocoCommands
         return cmd;
     }
 
-    static string? ReadDataSpec(string runDir)
-    {
-        try { return RunFolder.Open(runDir).ReadConfig<MocoConfig>().DataSpec; } catch (UnsupException) { return null; }
-    }
 
     static string Slug(string spec) => new string(spec.Split(':')[0].Select(ch => char.IsLetterOrDigit(ch) ? ch : '-').ToArray());
 }

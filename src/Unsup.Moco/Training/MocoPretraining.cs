@@ -17,10 +17,12 @@ public sealed record MocoPretrainOptions
     public int? KnnBank { get; init; }
     /// <summary>Stop after this many epochs in this invocation (the run stays resumable); null = run to the end.</summary>
     public int? StopAfterEpochs { get; init; }
+    /// <summary>Stop at the first step after this wall time (checkpoint, kNN, summary; the run stays resumable).</summary>
+    public TimeSpan? TimeLimit { get; init; }
     public TextWriter? Log { get; init; }
 }
 
-public sealed record MocoPretrainResult(string RunDir, int Epochs, double? KnnInit, double? KnnLast, double LastLoss, double ImagesPerSecond);
+public sealed record MocoPretrainResult(string RunDir, double Epochs, double? KnnInit, double? KnnLast, double LastLoss, double ImagesPerSecond);
 
 /// <summary>
 /// `unsup moco pretrain`: epochs of <see cref="MocoTrainer"/> inside a run folder. Checkpoints at every epoch end hold
@@ -39,16 +41,18 @@ public static class MocoPretraining
         using var trainer = new MocoTrainer(config, o.Device, normalize);
 
         long n = data.TrainImages.shape[0];
-        int stepsPerEpoch = (int)(n / config.BatchSize);
+        trainer.CheckImages(data.TrainImages);
+        int stepsPerEpoch = trainer.StepsPerEpoch(n);
         if (stepsPerEpoch == 0) throw new UnsupException($"--batch-size {config.BatchSize} is larger than the dataset ({n} images)");
-        var state = new TrainingState().AddModule("moco", trainer.Model).AddOptimizer("sgd", trainer.Optimizer);
+        // The epoch's image order is part of the state, so a checkpoint taken mid-epoch (time limit) resumes exactly.
+        using var order = zeros(n, dtype: ScalarType.Int64);
+        var state = new TrainingState().AddModule("moco", trainer.Model).AddOptimizer("sgd", trainer.Optimizer).AddTensor("epoch_order", order);
         using var session = TrainingSession.Start(new TrainingSessionOptions
         {
             RunDir = o.RunDir, Config = config, Resume = o.Resume, Label = "moco",
             TotalSteps = (long)config.Epochs * stepsPerEpoch, CheckpointEvery = stepsPerEpoch,
             Progress = o.Progress, Log = o.Log,
         }, state);
-        trainer.Epoch = (int)(state.Step / stepsPerEpoch);   // checkpoints fall on epoch ends
         var run = session.Run;
         bool monitor = data.HasLabels && config.KnnEvery > 0;
 
@@ -60,48 +64,66 @@ public static class MocoPretraining
             session.Progress.Message($"kNN top-1 at random initialisation: {knnInit:P2}");
         }
         long rssStart = MemoryReport.RssBytes();
+        var clock = Stopwatch.StartNew();
         double lastLoss = double.NaN, rate = 0;
         int epochsThisCall = 0;
-        while (trainer.Epoch < config.Epochs && (o.StopAfterEpochs is not int stop || epochsThisCall < stop))
+        bool timeUp = false;
+        while (state.Step < (long)config.Epochs * stepsPerEpoch && !timeUp && (o.StopAfterEpochs is not int stop || epochsThisCall < stop))
         {
-            MocoEpochResult r;
-            try
+            int epoch = (int)(state.Step / stepsPerEpoch);
+            int first = (int)(state.Step % stepsPerEpoch);
+            if (first == 0)
+                using (var fresh = trainer.NewEpochOrder(n)) order.copy_(fresh);
+            trainer.Epoch = epoch;
+            double lr = trainer.StartEpoch(epoch);
+            state.Epoch = epoch;
+            var epochClock = Stopwatch.StartNew();
+            double lossSum = 0, top1Sum = 0;
+            int s = first;
+            for (; s < stepsPerEpoch; s++)
             {
-                r = trainer.TrainEpoch(data.TrainImages, p =>
+                long step = state.Step + 1;
+                var (loss, top1) = trainer.Step(data.TrainImages, order, s, l => session.Guard.CheckLoss(step, l));
+                lossSum += loss; top1Sum += top1;
+                double ips = (s - first + 1) * (double)config.BatchSize / epochClock.Elapsed.TotalSeconds;
+                session.CompleteStep(("loss", loss), ("top1", top1), ("lr", lr), ("img_per_s", ips));
+                rate = ips;
+                if (o.TimeLimit is TimeSpan limit && clock.Elapsed >= limit && s + 1 < stepsPerEpoch)
                 {
-                    state.Epoch = p.Epoch;
-                    session.CompleteStep(("loss", p.Loss), ("top1", p.Top1), ("lr", p.Lr), ("img_per_s", p.ImagesPerSecond));
-                });
+                    session.SaveCheckpoint();
+                    session.Progress.Message($"time limit {limit.TotalMinutes:F0} min reached in epoch {epoch + 1} (step {s + 1}/{stepsPerEpoch}); checkpoint saved, --resume continues");
+                    timeUp = true; s++;
+                    break;
+                }
             }
-            catch (UnsupException e) when (e is not NonFiniteException)
-            {
-                throw new UnsupException($"{e.Message}. The last good checkpoint is {session.LastCheckpoint ?? "(none yet)"} (resume with --resume {run.Root})", e);
-            }
-            epochsThisCall++;
-            lastLoss = r.Loss; rate = r.ImagesPerSecond;
-            var epochMetrics = new Dictionary<string, double> { ["epoch_loss"] = r.Loss, ["epoch_top1"] = r.Top1, ["rss_mb"] = MemoryReport.RssBytes() / 1048576.0 };
-            string line = $"epoch {trainer.Epoch}/{config.Epochs}: loss {r.Loss:F4}, contrastive top-1 {r.Top1:P1}, {r.ImagesPerSecond:F0} img/s";
-            if (monitor && (trainer.Epoch % config.KnnEvery == 0 || trainer.Epoch == config.Epochs))
+            int done = s - first;
+            lastLoss = lossSum / Math.Max(1, done);
+            bool epochComplete = s == stepsPerEpoch;
+            if (epochComplete) { epochsThisCall++; trainer.Epoch = epoch + 1; }
+            var epochMetrics = new Dictionary<string, double> { ["epoch_loss"] = lastLoss, ["epoch_top1"] = top1Sum / Math.Max(1, done), ["rss_mb"] = MemoryReport.RssBytes() / 1048576.0 };
+            string line = $"epoch {epoch + 1}/{config.Epochs}{(epochComplete ? "" : $" (stopped at step {s}/{stepsPerEpoch})")}: loss {lastLoss:F4}, " +
+                          $"contrastive top-1 {top1Sum / Math.Max(1, done):P1}, {rate:F0} img/s";
+            if (monitor && (timeUp || (epochComplete && ((epoch + 1) % config.KnnEvery == 0 || epoch + 1 == config.Epochs))))
             {
                 knnLast = trainer.KnnAccuracy(data, o.KnnBank);
                 epochMetrics["knn"] = knnLast.Value;
                 line += $", kNN top-1 {knnLast:P2}";
             }
-            run.Metrics.Append(state.Step, epochMetrics, trainer.Epoch);
+            run.Metrics.Append(state.Step, epochMetrics, epochComplete ? epoch + 1 : epoch);
             session.Progress.Message(line);
             WritePlots(run, monitor);
         }
 
         var summary = new
         {
-            epochs = trainer.Epoch, totalEpochs = config.Epochs, steps = state.Step, lastEpochLoss = lastLoss,
+            epochs = (double)state.Step / stepsPerEpoch, minutes = clock.Elapsed.TotalMinutes, totalEpochs = config.Epochs, steps = state.Step, lastEpochLoss = lastLoss,
             knnInit = knnInit ?? FirstKnn(run), knnLast, imagesPerSecond = rate,
             rssStartMb = rssStart / 1048576.0, rssEndMb = MemoryReport.RssBytes() / 1048576.0,
             checkpoint = session.LastCheckpoint,
         };
         session.Finish(summary, ["loss", "top1"]);
         WritePlots(run, monitor);
-        return new MocoPretrainResult(run.Root, trainer.Epoch, summary.knnInit, knnLast, lastLoss, rate);
+        return new MocoPretrainResult(run.Root, summary.epochs, summary.knnInit, knnLast, lastLoss, rate);
     }
 
     static void WritePlots(RunFolder run, bool knn)
