@@ -1,0 +1,52 @@
+using System.Text.Json;
+
+namespace Unsup.Tests.Cli;
+
+/// <summary>`unsup moco pretrain` end to end on a small Fashion-MNIST subset.</summary>
+public class MocoCliTests
+{
+    static readonly string[] Tiny =
+    [
+        "moco", "pretrain", "--data", "fashion-mnist", "--preset", "cifar", "--arch", "resnet18", "--width", "4", "--epochs", "2",
+        "--max-images", "1024", "--batch-size", "128", "--moco-k", "512", "--knn-bank", "1024", "--threads", "1", "--quiet",
+    ];
+
+    static string[] Args(params string[] extra) => [.. Tiny, .. extra];
+
+    static List<JsonElement> Metrics(string run) =>
+        File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+
+    [SkippableFact]
+    public void TimeLimitedRunResumesToTheSameWeightsAsAnUninterruptedOne()
+    {
+        Skip.IfNot(Directory.Exists("/usr/share/datasets/fashion-mnist"), "dataset-fashion-mnist not installed");
+        using var dir = TestData.Temp();
+        string whole = dir.File("whole"), parts = dir.File("parts");
+        var a = UnsupProcess.Run(Args("--out", whole));
+        Assert.True(a.ExitCode == 0, a.Stderr);
+        var b = UnsupProcess.Run(Args("--out", parts, "--time-limit", "0.01"));
+        Assert.True(b.ExitCode == 0, b.Stderr);
+        long stoppedAt = Metrics(parts).Where(m => m.TryGetProperty("loss", out _)).Max(m => m.GetProperty("step").GetInt64());
+        Assert.True(stoppedAt < 16, $"the time limit did not interrupt the run (it reached step {stoppedAt})");
+        var c = UnsupProcess.Run("moco", "pretrain", "--resume", parts, "--threads", "1", "--quiet");
+        Assert.True(c.ExitCode == 0, c.Stderr);
+
+        // 2 epochs of 8 steps: the final checkpoints (model, queue, optimizer, RNG, epoch order) are byte-identical
+        Assert.Equal(File.ReadAllBytes(Path.Combine(whole, "checkpoints", "step-000016.ckpt")),
+                     File.ReadAllBytes(Path.Combine(parts, "checkpoints", "step-000016.ckpt")));
+        foreach (var png in new[] { "loss.png", "contrastive_top1.png", "knn.png" })
+            Assert.True(File.Exists(Path.Combine(parts, "plots", png)), png);
+        var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(parts, "summary.json"))).RootElement;
+        Assert.True(summary.GetProperty("knnInit").GetDouble() > 0.1);
+    }
+
+    [Fact]
+    public void ResumeOfAFolderThatIsNotARunIsAClearError()
+    {
+        using var dir = TestData.Temp();
+        var r = UnsupProcess.Run("moco", "pretrain", "--resume", dir.Path);
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains(dir.Path, r.Stderr);
+        Assert.Contains("config.json", r.Stderr);
+    }
+}
