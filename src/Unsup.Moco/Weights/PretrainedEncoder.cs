@@ -32,6 +32,15 @@ public sealed class PretrainedEncoder : IDisposable
         $"resnet{Options.Depth} (width {Options.Width}, {Options.InChannels}-channel input, {(Options.CifarStem ? "CIFAR" : "ImageNet")} stem, " +
         (Head == null ? "no head" : Head is TorchSharp.Modules.Linear ? "linear head" : "MLP head") + ")";
 
+    /// <summary>The same architecture at random (torchvision) initialisation: the baseline a pretrained encoder must beat.</summary>
+    public PretrainedEncoder WithRandomWeights(long seed)
+    {
+        manual_seed(seed);
+        var fresh = new ResNet(Options);
+        fresh.eval();
+        return new PretrainedEncoder(fresh, null, Source, "random initialisation (architecture of " + Format + ")", []);
+    }
+
     public PretrainedEncoder To(Device device)
     {
         Backbone.to(device);
