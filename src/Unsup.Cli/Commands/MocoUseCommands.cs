@@ -188,6 +188,7 @@ public static class MocoUseCommands
                 milestones = options.EffectiveMilestones, options.Momentum, options.WeightDecay, options.BatchSize, options.NormalizeFeatures, options.Seed,
             };
             var run = RunFolder.Create(dir, config);
+            try { Directory.Delete(run.CheckpointsDir); } catch (IOException) { } // nothing to resume: no checkpoints
             Header(r, l);
 
             var before = l.Encoder.Backbone.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().cpu());

@@ -168,6 +168,7 @@ public static class EncoderWeights
             }
             else backbone[k] = all[full];
         }
+        ignored.Sort(StringComparer.Ordinal);
         return (backbone, head, ignored);
     }
 
