@@ -149,7 +149,8 @@ public static class MocoUseCommands
     {
         var weights = WeightsOption(); var data = DataOption(); var imageSize = ImageSizeOption(); var maxImages = MaxImagesOption();
         var maxTest = MaxTestOption(); var batch = BatchOption(); var randomInit = RandomInitOption();
-        var cached = new Option<bool>("--cached-features") { Description = "Extract the frozen backbone's features once (centre view) and train on them (the only mode so far; on by default)", DefaultValueFactory = _ => true };
+        var cached = new Option<bool>("--cached-features") { Description = "Extract the frozen backbone's features once (centre view) and train on them: orders of magnitude faster on a CPU (the default)" };
+        var augmented = new Option<bool>("--augmented") { Description = "Paper mode: every epoch passes fresh random crops (8-100% area) and flips of the training images through the frozen backbone" };
         var epochs = new Option<int>("--epochs") { Description = "Epochs", DefaultValueFactory = _ => 100 };
         var lr = new Option<double>("--lr") { Description = "Learning rate (paper: 30)", DefaultValueFactory = _ => 30 };
         var schedule = new Option<string>("--schedule") { Description = "step (x0.1 at 60% and 80% of the epochs) | cosine", DefaultValueFactory = _ => "step" };
@@ -166,12 +167,12 @@ public static class MocoUseCommands
             "best and last reported, per-class accuracy in summary.json, a confusion-matrix PNG, and a check that the backbone did not change.\n\n" +
             "Examples:\n  unsup moco lincls --weights runs/fmnist --data fashion-mnist\n  unsup moco lincls --weights runs/fmnist --data fashion-mnist --random-init\n" +
             "  unsup moco lincls --weights moco_v2_800ep_pretrain.pth.tar --data folder:~/pets --image-size 224 --normalize-features")
-        { weights, data, imageSize, maxImages, maxTest, batch, randomInit, cached, epochs, lr, schedule, milestones, wd, momentum, batchSize, normalize, outDir };
+        { weights, data, imageSize, maxImages, maxTest, batch, randomInit, cached, augmented, epochs, lr, schedule, milestones, wd, momentum, batchSize, normalize, outDir };
         cmd.SetAction(r =>
         {
             var device = GlobalOptions.Apply(r);
-            if (!r.GetValue(cached))
-                throw new UnsupException("--cached-features false: training through the backbone with crop+flip augmentation is not implemented yet; use the cached-features mode");
+            bool augment = r.GetValue(augmented);
+            if (augment && r.GetValue(cached)) throw new UnsupException("--cached-features and --augmented exclude each other: choose one mode");
             var options = new LinearProbeOptions
             {
                 Epochs = r.GetValue(epochs), Lr = r.GetValue(lr), Schedule = r.GetValue(schedule)!, Milestones = r.GetValue(milestones) is { Length: > 0 } ms ? ms : null,
@@ -182,7 +183,7 @@ public static class MocoUseCommands
             string dir = r.GetValue(outDir) ?? RunFolder.DefaultPath($"lincls-{DateTime.Now:yyyyMMdd-HHmmss}");
             var config = new
             {
-                protocol = "linear classification on cached frozen features", weights = Path.GetFullPath(r.GetValue(weights)!), source = l.Encoder.Source,
+                protocol = augment ? "linear classification, frozen backbone, augmented training crops" : "linear classification on cached frozen features", weights = Path.GetFullPath(r.GetValue(weights)!), source = l.Encoder.Source,
                 format = l.Encoder.Format, encoder = l.Encoder.Describe(), randomInit = r.GetValue(randomInit), data = r.GetValue(data),
                 maxImages = r.GetValue(maxImages), maxTestImages = r.GetValue(maxTest), options.Epochs, options.Lr, options.Schedule,
                 milestones = options.EffectiveMilestones, options.Momentum, options.WeightDecay, options.BatchSize, options.NormalizeFeatures, options.Seed,
@@ -192,18 +193,23 @@ public static class MocoUseCommands
             Header(r, l);
 
             var before = l.Encoder.Backbone.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().cpu());
-            using var xTrain = Features(r, l.Encoder, l.Train, device, r.GetValue(batch), false, "train features");
+            using var xTrain = augment ? null : Features(r, l.Encoder, l.Train, device, r.GetValue(batch), false, "train features");
             using var xTest = Features(r, l.Encoder, l.Test!, device, r.GetValue(batch), false, "test features");
             using var yTrain = tensor(l.Train.Labels!);
             using var yTest = tensor(l.Test!.Labels!);
 
             bool quiet = r.GetValue(GlobalOptions.Quiet);
-            var result = LinearProbe.Train(xTrain, yTrain, xTest, yTest, l.Train.ClassCount, options, device, e =>
+            Action<LinearProbeEpoch> onEpoch = e =>
             {
                 run.Metrics.Append(e.Epoch, new Dictionary<string, double> { ["loss"] = e.Loss, ["top1"] = e.Top1, ["top5"] = e.Top5, ["lr"] = e.Lr }, e.Epoch);
                 if (!quiet && (e.Epoch == 1 || e.Epoch % 10 == 0 || e.Epoch == options.Epochs))
                     Console.WriteLine($"epoch {e.Epoch,4}/{options.Epochs}  lr {e.Lr,-8:G3} loss {e.Loss,-10:F4} top-1 {Pct(e.Top1),8}  top-5 {Pct(e.Top5),8}");
-            });
+            };
+            using var generator = new Generator((ulong)options.Seed + 1);
+            var result = augment
+                ? LinearProbe.Train(l.Train.Count, EncoderFeatures.AugmentedBatches(l.Encoder, l.Train.Images, device, generator), yTrain, xTest, yTest,
+                    l.Train.ClassCount, options, device, onEpoch)
+                : LinearProbe.Train(xTrain!, yTrain, xTest, yTest, l.Train.ClassCount, options, device, onEpoch);
 
             var changed = l.Encoder.Backbone.state_dict().Where(kv => { using var s = NewDisposeScope(); return !kv.Value.cpu().eq(before[kv.Key]).all().item<bool>(); }).Select(kv => kv.Key).ToList();
             foreach (var t in before.Values) t.Dispose();
@@ -215,7 +221,7 @@ public static class MocoUseCommands
             run.WriteSummary(new
             {
                 bestTop1 = result.Best.Top1, bestEpoch = result.Best.Epoch, lastTop1 = result.Last.Top1, lastTop5 = result.Last.Top5, bestTop5 = result.History.Max(e => e.Top5),
-                lastLoss = result.Last.Loss, backboneUnchanged = true, featureDim = xTrain.shape[1], trainImages = l.Train.Count, testImages = l.Test.Count,
+                lastLoss = result.Last.Loss, backboneUnchanged = true, featureDim = xTest.shape[1], trainImages = l.Train.Count, testImages = l.Test.Count,
                 perClassAccuracy = classNames.Select((n, i) => new { @class = n, accuracy = perClass[i] }).ToArray(),
                 confusion = Enumerable.Range(0, classNames.Length).Select(i => Enumerable.Range(0, classNames.Length).Select(j => result.Confusion[i, j]).ToArray()).ToArray(),
             });

@@ -50,6 +50,29 @@ public static class EncoderFeatures
         }
     }
 
+    /// <summary>
+    /// For the augmented linear protocol (main_lincls.py): a function from training-image indices to the features of
+    /// fresh random crops (area 8–100%, resized back to the image size) with random horizontal flips, through the
+    /// frozen backbone in eval mode without gradients. Every call draws new crops from <paramref name="generator"/>.
+    /// </summary>
+    public static Func<Tensor, Tensor> AugmentedBatches(PretrainedEncoder encoder, Tensor images, Device device, Generator generator)
+    {
+        var input = Adapt(encoder, images);
+        var normalize = Normalize.ForChannels(encoder.Options.InChannels);
+        var crop = new RandomResizedCrop((int)Math.Min(images.shape[2], images.shape[3]));
+        var flip = new RandomHorizontalFlip();
+        encoder.To(device);
+        encoder.Backbone.eval();
+        return idx =>
+        {
+            using var _ = no_grad();
+            using var scope = NewDisposeScope();
+            var x = MocoAugmentation.ToUnitFloat(input.index_select(0, idx.cpu()).to(device));
+            x = normalize.Apply(flip.Apply(crop.Apply(x, generator), generator));
+            return encoder.Backbone.Features(x).MoveToOuterDisposeScope();
+        };
+    }
+
     /// <summary>The images with the channel count the backbone takes (a view when nothing changes).</summary>
     static Tensor Adapt(PretrainedEncoder encoder, Tensor images)
     {

@@ -69,21 +69,33 @@ public static class LinearProbe
     public static LinearProbeResult Train(Tensor trainFeatures, Tensor trainLabels, Tensor testFeatures, Tensor testLabels,
         int numClasses, LinearProbeOptions options, Device? device = null, Action<LinearProbeEpoch>? onEpoch = null)
     {
-        options.Validate();
-        device ??= CPU;
         if (trainFeatures.dim() != 2 || testFeatures.dim() != 2 || trainFeatures.shape[1] != testFeatures.shape[1])
             throw new ArgumentException("features must be [N, D] with the same D for both splits");
-        if (trainFeatures.shape[0] == 0) throw new UnsupException("the training split is empty: nothing to train the linear classifier on");
+        using var scope = NewDisposeScope();
+        var xTrain = trainFeatures.to(ScalarType.Float32).to(device ?? CPU).detach();
+        return Train(trainFeatures.shape[0], idx => xTrain[idx], trainLabels, testFeatures, testLabels, numClasses, options, device, onEpoch);
+    }
+
+    /// <summary>
+    /// The general form: <paramref name="trainBatch"/> gives the features of the training images at the given indices
+    /// (int64 on <paramref name="device"/>), e.g. of freshly augmented crops through the frozen backbone.
+    /// </summary>
+    public static LinearProbeResult Train(long trainCount, Func<Tensor, Tensor> trainBatch, Tensor trainLabels, Tensor testFeatures, Tensor testLabels,
+        int numClasses, LinearProbeOptions options, Device? device = null, Action<LinearProbeEpoch>? onEpoch = null)
+    {
+        options.Validate();
+        device ??= CPU;
+        if (testFeatures.dim() != 2) throw new ArgumentException("test features must be [N, D]");
+        if (trainCount == 0) throw new UnsupException("the training split is empty: nothing to train the linear classifier on");
         if (testFeatures.shape[0] == 0) throw new UnsupException("the test split is empty: nothing to evaluate the linear classifier on");
         if (numClasses < 2) throw new UnsupException($"{numClasses} class(es): the linear protocol needs labelled data with at least 2 classes");
 
         using var scope = NewDisposeScope();
-        var xTrain = Prepare(trainFeatures, options, device);
         var xTest = Prepare(testFeatures, options, device);
         var yTrain = trainLabels.to(ScalarType.Int64).to(device);
         var yTest = testLabels.to(ScalarType.Int64).to(device);
 
-        using var linear = nn.Linear(xTrain.shape[1], numClasses);
+        using var linear = nn.Linear(xTest.shape[1], numClasses);
         using (no_grad())
         {
             nn.init.normal_(linear.weight!, 0, 0.01);
@@ -95,7 +107,7 @@ public static class LinearProbe
         var generator = new Generator((ulong)options.Seed);
 
         var history = new List<LinearProbeEpoch>();
-        long n = xTrain.shape[0];
+        long n = trainCount;
         Tensor? lastPred = null;
         for (int epoch = 0; epoch < options.Epochs; epoch++)
         {
@@ -109,7 +121,7 @@ public static class LinearProbe
             {
                 using var step = NewDisposeScope();
                 var idx = order.narrow(0, start, Math.Min(options.BatchSize, n - start));
-                var loss = nn.functional.cross_entropy(linear.call(xTrain[idx]), yTrain[idx]);
+                var loss = nn.functional.cross_entropy(linear.call(Prepare(trainBatch(idx), options, device)), yTrain[idx]);
                 sgd.zero_grad();
                 loss.backward();
                 sgd.step();

@@ -113,6 +113,26 @@ public class EncoderWeightsTests
     }
 
     [Fact]
+    public void Augmented_batches_are_fresh_crops_and_leave_the_backbone_unchanged()
+    {
+        using var tmp = TestData.Temp();
+        using (MocoUseFixtures.MakeRun(tmp.File("run"))) { }
+        using var enc = EncoderWeights.Load(tmp.File("run"));
+        var before = enc.Backbone.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        using var images = randint(0, 256, [6, 1, 16, 16]).to(ScalarType.Byte);
+        using var g = new Generator(3);
+        var batches = Unsup.Moco.Evaluation.EncoderFeatures.AugmentedBatches(enc, images, CPU, g);
+        using var idx = tensor(new long[] { 0, 1, 2, 3, 4, 5 });
+        using var a = batches(idx);
+        using var b = batches(idx);
+        Assert.Equal([6L, 32L], a.shape);
+        Assert.True((a - b).abs().max().item<float>() > 0, "two epochs saw the same crops");
+        Assert.False(a.requires_grad);
+        foreach (var (k, t) in enc.Backbone.state_dict())
+            Assert.True(t.eq(before[k]).all().item<bool>(), k);
+    }
+
+    [Fact]
     public void Run_whose_config_disagrees_with_its_weights_names_the_first_mismatching_key_and_both_shapes()
     {
         using var tmp = TestData.Temp();

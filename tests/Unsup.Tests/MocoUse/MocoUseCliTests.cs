@@ -97,6 +97,23 @@ public class MocoUseCliTests
     }
 
     [Fact]
+    public void Lincls_augmented_mode_trains_through_the_frozen_backbone()
+    {
+        using var tmp = TestData.Temp();
+        var data = ImageFolder(tmp.File("imgs"));
+        using (MocoUseFixtures.MakeRun(tmp.File("run"))) { }
+        var outDir = tmp.File("lincls");
+        var r = Unsup("moco", "lincls", "--weights", tmp.File("run"), "--data", "folder:" + data, "--epochs", "3", "--augmented", "--out", outDir, "-q");
+        Assert.True(r.ExitCode == 0, r.Stderr + r.Stdout);
+        Assert.Contains("backbone unchanged: yes", r.Stdout);
+        var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "config.json"))).RootElement;
+        Assert.Contains("augmented", config.GetProperty("protocol").GetString());
+        var both = Unsup("moco", "lincls", "--weights", tmp.File("run"), "--data", "folder:" + data, "--augmented", "--cached-features", "--out", tmp.File("x"));
+        Assert.Equal(1, both.ExitCode);
+        Assert.Contains("exclude each other", both.Stderr);
+    }
+
+    [Fact]
     public void Empty_image_folder_is_one_clear_error()
     {
         using var tmp = TestData.Temp();
