@@ -16,6 +16,7 @@ public static class MocoCommands
         moco.Subcommands.Add(MocoUseCommands.Knn());
         moco.Subcommands.Add(MocoUseCommands.Embed());
         moco.Subcommands.Add(MocoUseCommands.Lincls());
+        moco.Subcommands.Add(MocoUseCommands.Neighbors());
         moco.Subcommands.Add(MocoUseCommands.Export());
         return moco;
     }

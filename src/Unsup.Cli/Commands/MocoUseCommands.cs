@@ -240,6 +240,75 @@ public static class MocoUseCommands
         return cmd;
     }
 
+    public static Command Neighbors()
+    {
+        var weights = WeightsOption(); var data = DataOption(); var imageSize = ImageSizeOption(); var maxImages = MaxImagesOption();
+        var index = new Option<string>("--index") { Description = "Embedding file made by `unsup moco embed` (FILE.npy with FILE.csv beside it)", Required = true };
+        var split = new Option<string>("--split") { Description = "The split the index was made from: train or test", DefaultValueFactory = _ => "train" };
+        split.AcceptOnlyFromAmong("train", "test");
+        var query = new Option<string?>("--query") { Description = "Query image file (resized to the dataset's image size)" };
+        var queryRow = new Option<int?>("--query-row") { Description = "Or: row N of the dataset split as the query" };
+        var k = new Option<int>("--k") { Description = "Neighbours to show", DefaultValueFactory = _ => 8 };
+        var png = new Option<string?>("--out") { Description = "PNG strip: the query, then its neighbours with their similarity" };
+        var cmd = new Command("neighbors",
+            "Nearest images of a query by cosine similarity of the encoder's features, from an index made by `unsup moco embed` with the same --weights, --data, --split and --max-images.\n\n" +
+            "Example:\n  unsup moco embed --weights runs/fmnist --data fashion-mnist --out fm.npy\n  unsup moco neighbors --weights runs/fmnist --data fashion-mnist --index fm.npy --query-row 0 --out nn.png")
+        { weights, data, imageSize, maxImages, index, split, query, queryRow, k, png };
+        cmd.SetAction(r =>
+        {
+            var device = GlobalOptions.Apply(r);
+            if ((r.GetValue(query) == null) == (r.GetValue(queryRow) == null)) throw new UnsupException("give either --query FILE or --query-row N");
+            string indexPath = r.GetValue(index)!;
+            using var bank = Unsup.IO.Numpy.NpyReader.Read(indexPath);
+            var rows = EmbeddingFiles.ReadIndex(indexPath);
+            using var l = Load(r, weights, data, imageSize, maxImages, null, null, needLabels: false);
+            var set = r.GetValue(split) == "test" ? l.Test ?? throw new UnsupException($"--data {r.GetValue(data)}: has no test split") : l.Train;
+            if (bank.dim() != 2 || bank.shape[0] != set.Count || rows.Count != set.Count)
+                throw UnsupException.ForFile(indexPath, $"has {(bank.dim() == 2 ? bank.shape[0] : -1)} rows ({rows.Count} in the CSV) but the {r.GetValue(split)} split has {set.Count} images: " +
+                                                        "make the index with the same --data, --split and --max-images");
+            bool head = l.Encoder.Head != null && bank.shape[1] != l.Encoder.Options.FeatureDim;
+            Tensor queryImage;
+            string queryName;
+            if (r.GetValue(queryRow) is int row)
+            {
+                if (row < 0 || row >= set.Count) throw new UnsupException($"--query-row {row}: the split has rows 0..{set.Count - 1}");
+                queryImage = set.Images.narrow(0, row, 1).clone();
+                queryName = $"row {row} ({rows[row].Source})";
+            }
+            else
+            {
+                string file = r.GetValue(query)!;
+                if (!File.Exists(file)) throw UnsupException.ForFile(file, "query image not found");
+                var tmp = Directory.CreateTempSubdirectory("unsup-query-");
+                try
+                {
+                    File.Copy(file, Path.Combine(tmp.FullName, Path.GetFileName(file)));
+                    using var q = ImageFolder.Load(tmp.FullName, new ImageFolderOptions { Channels = set.Channels, Size = set.Height, MaxThreads = 1 });
+                    queryImage = q.Images.clone();
+                }
+                finally { tmp.Delete(true); }
+                queryName = file;
+            }
+            using var _q = queryImage;
+            using var qf = EncoderFeatures.Extract(l.Encoder, queryImage, device, head);
+            var hits = NearestNeighbors.Search(bank, qf, r.GetValue(k))[0];
+            Console.WriteLine($"nearest to {queryName} by cosine similarity of the {(head ? "head output" : "backbone features")}:");
+            Console.WriteLine($"{"rank",4} {"similarity",10} {"row",7}  source  class");
+            for (int i = 0; i < hits.Length; i++)
+                Console.WriteLine($"{i + 1,4} {hits[i].Similarity,10:F4} {hits[i].Row,7}  {rows[(int)hits[i].Row].Source}  {rows[(int)hits[i].Row].Class}");
+            if (r.GetValue(png) is string outPng)
+            {
+                using var idx = tensor(hits.Select(h => h.Row).ToArray());
+                using var neighbours = set.Images.index_select(0, idx);
+                using var strip = cat([queryImage.expand(-1, set.Channels, -1, -1).to(ScalarType.Byte), neighbours], 0);
+                ImageStripPng.Write(outPng, strip, ["query", .. hits.Select(h => h.Similarity.ToString("F3", CultureInfo.InvariantCulture))]);
+                Console.WriteLine($"wrote {outPng}");
+            }
+            return 0;
+        });
+        return cmd;
+    }
+
     public static Command Export()
     {
         var weights = WeightsOption();

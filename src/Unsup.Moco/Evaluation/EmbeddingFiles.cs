@@ -33,5 +33,43 @@ public static class EmbeddingFiles
         AtomicFile.WriteAllText(IndexPath(npyPath), csv.ToString());
     }
 
+    /// <summary>The CSV index beside an embedding file: per row (source, class name or "").</summary>
+    public static List<(string Source, string Class)> ReadIndex(string npyPath)
+    {
+        var path = IndexPath(npyPath);
+        if (!File.Exists(path)) throw UnsupException.ForFile(path, "index file not found (unsup moco embed writes it beside the .npy)");
+        var rows = new List<(string, string)>();
+        foreach (var line in File.ReadLines(path).Skip(1))
+        {
+            if (line.Length == 0) continue;
+            var f = Fields(line);
+            if (f.Count < 4) throw UnsupException.ForFile(path, $"line {rows.Count + 2} has {f.Count} fields, expected row,source,label,class");
+            rows.Add((f[1], f[3]));
+        }
+        return rows;
+    }
+
+    static List<string> Fields(string line)
+    {
+        var fields = new List<string>();
+        var cur = new StringBuilder();
+        bool quoted = false;
+        for (int i = 0; i < line.Length; i++)
+        {
+            char ch = line[i];
+            if (quoted)
+            {
+                if (ch == '"' && i + 1 < line.Length && line[i + 1] == '"') { cur.Append('"'); i++; }
+                else if (ch == '"') quoted = false;
+                else cur.Append(ch);
+            }
+            else if (ch == '"') quoted = true;
+            else if (ch == ',') { fields.Add(cur.ToString()); cur.Clear(); }
+            else cur.Append(ch);
+        }
+        fields.Add(cur.ToString());
+        return fields;
+    }
+
     static string Quote(string s) => s.IndexOfAny([',', '"', '\n', '\r']) < 0 ? s : "\"" + s.Replace("\"", "\"\"") + "\"";
 }

@@ -76,6 +76,31 @@ public class MocoUseCliTests
     }
 
     [Fact]
+    public void Neighbors_of_an_indexed_image_start_with_itself_and_are_drawn_as_a_strip()
+    {
+        using var tmp = TestData.Temp();
+        var data = ImageFolder(tmp.File("imgs"));
+        using (MocoUseFixtures.MakeRun(tmp.File("run"))) { }
+        var npy = tmp.File("emb.npy");
+        Assert.Equal(0, Unsup("moco", "embed", "--weights", tmp.File("run"), "--data", "folder:" + data, "--out", npy, "-q").ExitCode);
+
+        var byRow = Unsup("moco", "neighbors", "--weights", tmp.File("run"), "--data", "folder:" + data, "--index", npy, "--query-row", "5", "--k", "3", "--out", tmp.File("nn.png"));
+        Assert.True(byRow.ExitCode == 0, byRow.Stderr + byRow.Stdout);
+        var first = byRow.Stdout.Split('\n').First(l => l.TrimStart().StartsWith("1 "));
+        Assert.Matches(@"^\s+1\s+1\.0000\s+5\s", first);
+        Assert.True(new FileInfo(tmp.File("nn.png")).Length > 500);
+
+        var file = Path.Combine(data, "train", "dark", "dark03.png");    // row 12 + 3
+        var byFile = Unsup("moco", "neighbors", "--weights", tmp.File("run"), "--data", "folder:" + data, "--index", npy, "--query", file, "--k", "2");
+        Assert.True(byFile.ExitCode == 0, byFile.Stderr + byFile.Stdout);
+        Assert.Matches(@"\n\s+1\s+1\.0000\s+15\s+\S*dark03\.png\s+dark", byFile.Stdout);
+
+        var wrongSplit = Unsup("moco", "neighbors", "--weights", tmp.File("run"), "--data", "folder:" + data, "--index", npy, "--split", "test", "--query-row", "0");
+        Assert.Equal(1, wrongSplit.ExitCode);
+        Assert.Contains("same --data, --split and --max-images", wrongSplit.Stderr);
+    }
+
+    [Fact]
     public void Lincls_trains_on_cached_features_writes_summary_plots_and_keeps_the_backbone()
     {
         using var tmp = TestData.Temp();
