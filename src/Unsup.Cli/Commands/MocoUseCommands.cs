@@ -322,7 +322,7 @@ public static class MocoUseCommands
             using var enc = EncoderWeights.Load(r.GetValue(weights)!);
             string path = r.GetValue(outFile)!;
             EncoderWeights.ExportTorchvision(enc.Backbone, path);
-            Console.WriteLine($"wrote {path}: {enc.Describe()} backbone. In Python:\n{EncoderWeights.PythonSnippet(enc.Options, Path.GetFullPath(path))}");
+            Console.WriteLine($"wrote {path}: the backbone (no fc) of {enc.Describe()}. In Python:\n{EncoderWeights.PythonSnippet(enc.Options, Path.GetFullPath(path))}");
             return 0;
         });
         return cmd;
