@@ -17,6 +17,8 @@ public static class MocoUseFixtures
         {
             if (_pyDir != null) return _pyDir;
             var dir = Path.Combine(Path.GetTempPath(), "unsup-mocouse-fixture-" + Environment.ProcessId);
+            // ~230 MB of checkpoints: gone when the test process ends
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { Directory.Delete(dir, true); } catch (IOException) { } };
             var script = Path.Combine(TestData.RepoRoot, "tests", "Unsup.Tests", "MocoUse", "reference", "make_fixture.py");
             TestData.Python($$"""
                 import sys, torch
