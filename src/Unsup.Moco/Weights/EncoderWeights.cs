@@ -130,6 +130,9 @@ public static class EncoderWeights
         var (backbone, head, ignored) = Select(all);
         if (backbone.Count == 0)
             throw UnsupException.ForFile(file, $"holds no ResNet weights (no conv1/layer1..4 tensors; its keys begin with: {Sample(all.Keys)}) - is it a checkpoint of another model?");
+        // weights of another kind of model fail with "no ResNet" even when an architecture is expected, not with a key list
+        if (!backbone.ContainsKey("conv1.weight"))
+            throw UnsupException.ForFile(file, $"holds no ResNet: no 'conv1.weight' (its backbone keys begin with: {Sample(backbone.Keys)})");
         var options = expected ?? InferOptions(file, backbone);
 
         var model = new ResNet(options with { NumClasses = 0 });
