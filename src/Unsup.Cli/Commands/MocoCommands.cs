@@ -13,6 +13,11 @@ public static class MocoCommands
     {
         var moco = new Command("moco", "MoCo: self-supervised contrastive pretraining of image encoders (He et al., CVPR 2020; v2 improvements)");
         moco.Subcommands.Add(Pretrain());
+        moco.Subcommands.Add(MocoUseCommands.Knn());
+        moco.Subcommands.Add(MocoUseCommands.Embed());
+        moco.Subcommands.Add(MocoUseCommands.Lincls());
+        moco.Subcommands.Add(MocoUseCommands.Neighbors());
+        moco.Subcommands.Add(MocoUseCommands.Export());
         return moco;
     }
 
