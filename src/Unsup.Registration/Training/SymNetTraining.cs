@@ -102,6 +102,7 @@ public static class SymNetTraining
         }
         var records = run.Metrics.ReadAll();
         var firstVal = initial ?? FromRecords(records, first: true, data);
+        last ??= FromRecords(records, first: false, data);
         var summary = new
         {
             steps = state.Step, totalSteps = config.Steps, lastLoss,
