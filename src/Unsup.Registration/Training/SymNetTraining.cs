@@ -103,6 +103,7 @@ public static class SymNetTraining
         var records = run.Metrics.ReadAll();
         var firstVal = initial ?? FromRecords(records, first: true, data);
         last ??= FromRecords(records, first: false, data);
+        if (double.IsNaN(lastLoss)) lastLoss = records.LastOrDefault(r => r.Values.ContainsKey("loss"))?.Get("loss") ?? double.NaN;
         var summary = new
         {
             steps = state.Step, totalSteps = config.Steps, lastLoss,
