@@ -1,0 +1,42 @@
+namespace Unsup.Registration.Training;
+
+/// <summary>
+/// Everything that defines a SYMNet training run; written to the run's config.json, which wins on --resume.
+/// Defaults are the official code's (Adam 1e-4, λ_J 100, λ_s 3, λ_m 0.1, C = 7).
+/// </summary>
+public sealed record SymNetTrainConfig
+{
+    /// <summary>Image files in subject order (the last <see cref="ValidationCount"/> are held out).</summary>
+    public IReadOnlyList<string> Images { get; init; } = [];
+    /// <summary>Label maps, same order as <see cref="Images"/> (null: no validation Dice).</summary>
+    public IReadOnlyList<string>? Labels { get; init; }
+    public int ValidationCount { get; init; }
+    /// <summary>Initial weights: a PyTorch state_dict (.pth), an Unsup checkpoint (.ckpt) or a run folder (its latest checkpoint).</summary>
+    public string? Init { get; init; }
+    public int StartChannels { get; init; } = 7;
+    public long Steps { get; init; } = 1000;
+    public double Lr { get; init; } = 1e-4;
+    /// <summary>Integer downsampling factor applied on load (<see cref="Downsampling"/>).</summary>
+    public int Downsample { get; init; } = 1;
+    public double JacobianWeight { get; init; } = 100.0;
+    public double SmoothnessWeight { get; init; } = 3.0;
+    public double MagnitudeWeight { get; init; } = 0.1;
+    /// <summary>Validate every N steps (and at step 0 and the last step); 0 = only at the ends.</summary>
+    public int ValEvery { get; init; } = 100;
+    public int CheckpointEvery { get; init; } = 100;
+    public long Seed { get; init; }
+    /// <summary>Scaling-and-squaring steps (official 7).</summary>
+    public int IntegrationSteps { get; init; } = DiffeomorphicTransform.DefaultSteps;
+
+    public void Validate()
+    {
+        if (Steps < 1) throw new UnsupException($"--steps {Steps}: must be at least 1");
+        if (!(Lr > 0) || !double.IsFinite(Lr)) throw new UnsupException($"--lr {Lr}: must be a positive number");
+        if (StartChannels < 1) throw new UnsupException($"--start-channels {StartChannels}: must be at least 1");
+        if (Downsample < 1) throw new UnsupException($"--downsample {Downsample}: must be at least 1");
+        foreach (var (name, v) in new[] { ("--jacobian-weight", JacobianWeight), ("--smooth-weight", SmoothnessWeight), ("--magnitude-weight", MagnitudeWeight) })
+            if (!(v >= 0) || !double.IsFinite(v)) throw new UnsupException($"{name} {v}: must be a finite number ≥ 0");
+        if (ValEvery < 0) throw new UnsupException($"--val-every {ValEvery}: must be ≥ 0");
+        if (CheckpointEvery < 1) throw new UnsupException($"--checkpoint-every {CheckpointEvery}: must be at least 1");
+    }
+}

@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using Unsup.Training;
+using static TorchSharp.torch;
+
+namespace Unsup.Registration.Training;
+
+public sealed record SymNetTrainOptions
+{
+    public required string RunDir { get; init; }
+    /// <summary>Ignored on resume when the run folder has a config (read it with <see cref="SymNetTraining.ReadConfig"/>).</summary>
+    public required SymNetTrainConfig Config { get; init; }
+    public bool Resume { get; init; }
+    public Device Device { get; init; } = CPU;
+    public ProgressMode Progress { get; init; } = ProgressMode.Auto;
+    public TextWriter? Log { get; init; }
+    /// <summary>Stop after this many steps in this invocation (a checkpoint is written; --resume continues); null = to the end.</summary>
+    public long? StopAfterSteps { get; init; }
+}
+
+public sealed record SymNetTrainResult(string RunDir, long Steps, double LastLoss,
+    SymNetValidation? InitialValidation, SymNetValidation? LastValidation, string? WeightsPath, string? Checkpoint);
+
+/// <summary>
+/// `unsup symnet train`: SYMNet steps on random ordered pairs of the training subjects inside a run folder.
+/// Checkpoints hold the network, Adam's moments, the step and the pair sampler's state, so --resume
+/// continues exactly as an uninterrupted run; metrics.jsonl gets every loss term per step and validation
+/// Dice / folding at step 0, every ValEvery steps and at the end; plots are redrawn after each validation;
+/// the final weights are written as model.pth (PyTorch state_dict, loadable by `symnet register --model`).
+/// </summary>
+public static class SymNetTraining
+{
+    public const string WeightsFile = "model.pth";
+
+    public static SymNetTrainConfig ReadConfig(string runDir) => RunFolder.Open(runDir).ReadConfig<SymNetTrainConfig>();
+
+    public static SymNetTrainResult Run(SymNetTrainingData data, SymNetTrainOptions o)
+    {
+        var config = o.Config;
+        config.Validate();
+        using var trainer = new SymNetTrainer(config, data.Dims, o.Device);
+        var sampler = new SeededRandom(config.Seed);
+        var state = new TrainingState()
+            .AddModule(SymNetInit.ModuleName, trainer.Model)
+            .AddOptimizer("adam", trainer.Optimizer)
+            .AddRandom("pairs", sampler);
+        using var session = TrainingSession.Start(new TrainingSessionOptions
+        {
+            RunDir = o.RunDir, Config = config, Resume = o.Resume, Label = "symnet",
+            TotalSteps = config.Steps, CheckpointEvery = config.CheckpointEvery,
+            Progress = o.Progress, Log = o.Log,
+        }, state);
+        var run = session.Run;
+        if (state.Step == 0) trainer.LoadInit();
+        bool validate = data.Labels is not null && data.ValidationCount >= 2;
+
+        SymNetValidation? initial = null, last = null;
+        if (validate && state.Step == 0)
+        {
+            initial = last = trainer.Validate(data);
+            AppendValidation(run, 0, initial);
+            session.Progress.Message($"step 0: {Describe(initial)}");
+            WritePlots(run, validate);
+        }
+
+        int nTrain = data.TrainCount;
+        double lastLoss = double.NaN;
+        long stopAt = o.StopAfterSteps is long n ? Math.Min(config.Steps, state.Step + n) : config.Steps;
+        var sw = Stopwatch.StartNew();
+        long startStep = state.Step;
+        string? lastCkpt = session.LastCheckpoint;
+        while (state.Step < stopAt)
+        {
+            long step = state.Step + 1;
+            int i = sampler.NextInt(nTrain);
+            int j = sampler.NextInt(nTrain - 1);
+            if (j >= i) j++;
+            SymNetStepResult r;
+            using (var scope = NewDisposeScope())
+            {
+                // fixed i, moving j: the symmetric loss treats both directions alike anyway
+                r = trainer.Step(data.Images.narrow(0, i, 1), data.Images.narrow(0, j, 1), session.Guard, step);
+            }
+            lastLoss = r.Total;
+            if (validate && ((config.ValEvery > 0 && step % config.ValEvery == 0) || step == config.Steps))
+            {
+                last = trainer.Validate(data);
+                AppendValidation(run, step, last);
+                session.Progress.Message($"step {step}: {Describe(last)}");
+            }
+            var metrics = r.AsMetrics().Append(("s_per_step", sw.Elapsed.TotalSeconds / (step - startStep))).ToArray();
+            lastCkpt = session.CompleteStep(metrics) ?? lastCkpt;
+            if (validate && config.ValEvery > 0 && step % config.ValEvery == 0) WritePlots(run, validate);
+        }
+        if (state.Step < config.Steps && session.LastCheckpoint != run.Checkpoints.PathFor(state.Step))
+            lastCkpt = session.SaveCheckpoint();
+
+        string? weights = null;
+        if (state.Step == config.Steps)
+        {
+            weights = Path.Combine(run.Root, WeightsFile);
+            SymNetWeights.Save(trainer.Model, weights);
+        }
+        var records = run.Metrics.ReadAll();
+        var firstVal = initial ?? FromRecords(records, first: true, data);
+        last ??= FromRecords(records, first: false, data);
+        if (double.IsNaN(lastLoss)) lastLoss = records.LastOrDefault(r => r.Values.ContainsKey("loss"))?.Get("loss") ?? double.NaN;
+        var summary = new
+        {
+            steps = state.Step, totalSteps = config.Steps, lastLoss,
+            secondsPerStep = state.Step > startStep ? sw.Elapsed.TotalSeconds / (state.Step - startStep) : double.NaN,
+            grid = data.Spatial, paddedGrid = data.Images.shape.Skip(2).ToArray(), trainSubjects = nTrain, validationSubjects = data.ValidationCount,
+            diceBefore = last?.MeanDiceBefore ?? firstVal?.MeanDiceBefore,
+            diceInitial = firstVal?.MeanDice, diceLast = last?.MeanDice, diceLastStd = last?.StdDice,
+            foldingPercentInitial = firstVal?.PercentFolding, foldingPercentLast = last?.PercentFolding,
+            validationPairs = last?.Pairs, evalLabels = data.EvalLabels,
+            weights, checkpoint = session.LastCheckpoint, memory = MemoryReport.Describe(),
+        };
+        session.Finish(summary, ["loss"]);
+        WritePlots(run, validate);
+        return new SymNetTrainResult(run.Root, state.Step, lastLoss, firstVal, last, weights, session.LastCheckpoint);
+    }
+
+    static string Describe(SymNetValidation v) =>
+        $"validation Dice {v.MeanDice:F4} ± {v.StdDice:F4} (no registration {v.MeanDiceBefore:F4}), det J ≤ 0 {v.PercentFolding:F3}% over {v.Pairs} pairs";
+
+    static void AppendValidation(RunFolder run, long step, SymNetValidation v) =>
+        run.Metrics.Append(step, new Dictionary<string, double>
+        {
+            ["val_dice"] = v.MeanDice, ["val_dice_std"] = v.StdDice, ["val_dice_before"] = v.MeanDiceBefore, ["val_fold_pct"] = v.PercentFolding,
+        });
+
+    /// <summary>The first validation recorded in metrics.jsonl (after a resume the in-memory one is gone).</summary>
+    static SymNetValidation? FromRecords(IReadOnlyList<MetricsRecord> records, bool first, SymNetTrainingData data)
+    {
+        var vals = records.Where(r => r.Values.ContainsKey("val_dice")).ToList();
+        if (vals.Count == 0) return null;
+        var r = first ? vals[0] : vals[^1];
+        return new SymNetValidation(r.Values["val_dice"], r.Get("val_dice_std") ?? double.NaN, r.Get("val_dice_before") ?? double.NaN,
+            r.Get("val_fold_pct") ?? double.NaN, data.ValidationCount * (data.ValidationCount - 1), data.EvalLabels);
+    }
+
+    static void WritePlots(RunFolder run, bool validate)
+    {
+        LossPlot.WriteFromFile(run.MetricsPath, run.PlotPath("loss"), ["loss"], "SYMNet training loss");
+        LossPlot.WriteFromFile(run.MetricsPath, run.PlotPath("loss_terms"), ["mid_ncc", "full_ncc", "jacobian", "smooth", "magnitude"], "SYMNet loss terms (unweighted)");
+        if (!validate) return;
+        LossPlot.WriteFromFile(run.MetricsPath, run.PlotPath("val_dice"), ["val_dice", "val_dice_before"], "validation Dice (held-out ordered pairs) vs no registration");
+        LossPlot.WriteFromFile(run.MetricsPath, run.PlotPath("val_folding"), ["val_fold_pct"], "validation % voxels with det J <= 0");
+    }
+}

@@ -1,0 +1,130 @@
+using Unsup.IO.Nifti;
+using static TorchSharp.torch;
+
+namespace Unsup.Registration.Training;
+
+/// <summary>
+/// Subjects ready for SYMNet training, held in memory: min-max normalised images padded to a multiple
+/// of 16 ([S, 1, *padded], float32) and optional label maps at the unpadded size ([S, 1, *spatial], int64).
+/// The last <see cref="ValidationCount"/> subjects are held out: their ordered pairs are the validation set.
+/// </summary>
+public sealed class SymNetTrainingData : IDisposable
+{
+    public Tensor Images { get; }
+    public Tensor? Labels { get; }
+    public IReadOnlyList<string> Names { get; }
+    public int ValidationCount { get; }
+    /// <summary>Grid of the (downsampled) data before padding.</summary>
+    public long[] Spatial { get; }
+    public int Dims => Spatial.Length;
+    public int Count => (int)Images.shape[0];
+    public int TrainCount => Count - ValidationCount;
+    /// <summary>Label ids Dice is averaged over: the nonzero ids present in every subject's map.</summary>
+    public IReadOnlyList<long> EvalLabels { get; }
+
+    /// <param name="images">raw intensities [S, 1, *spatial] (normalised and padded here)</param>
+    /// <param name="labels">optional label maps [S, 1, *spatial]</param>
+    public SymNetTrainingData(Tensor images, Tensor? labels = null, int validationCount = 0, IReadOnlyList<string>? names = null)
+    {
+        if (images.dim() is not (4 or 5) || images.shape[1] != 1)
+            throw new ArgumentException($"images must be [S, 1, *spatial] with 2 or 3 spatial axes, got [{string.Join(", ", images.shape)}]");
+        if (labels is not null && !labels.shape.SequenceEqual(images.shape))
+            throw new ArgumentException($"labels [{string.Join(", ", labels.shape)}] and images [{string.Join(", ", images.shape)}] differ in shape");
+        int s = (int)images.shape[0];
+        if (validationCount < 0 || validationCount > s)
+            throw new UnsupException($"--val {validationCount}: there are only {s} subjects");
+        if (validationCount == 1) throw new UnsupException("--val 1: validation pairs need at least 2 held-out subjects");
+        if (s - validationCount < 2) throw new UnsupException($"training pairs need at least 2 training subjects; {s} subjects with {validationCount} held out leave {s - validationCount}");
+        if (validationCount > 0 && labels is null) throw new UnsupException($"--val {validationCount} needs label maps (--labels) to measure Dice");
+        Spatial = images.shape.AsSpan(2).ToArray();
+        Names = names ?? Enumerable.Range(0, s).Select(i => $"subject {i}").ToList();
+        ValidationCount = validationCount;
+        using var scope = NewDisposeScope();
+        Images = SizePadding.Pad(IntensityNormalization.MinMax(images), SymNet.SizeMultiple).contiguous().DetachFromDisposeScope();
+        if (labels is not null)
+        {
+            Labels = labels.to(ScalarType.Int64).contiguous().DetachFromDisposeScope();
+            IEnumerable<long>? common = null;
+            for (int i = 0; i < s; i++)
+            {
+                var ids = Dice.Labels(Labels[i]);
+                common = common is null ? ids : common.Intersect(ids);
+            }
+            EvalLabels = (common ?? []).OrderBy(v => v).ToList();
+        }
+        else EvalLabels = [];
+    }
+
+    /// <summary>
+    /// Reads NIfTI images (and label maps, same order) that share one grid, 2D (X×Y or X×Y×1) or 3D,
+    /// downsampled by <paramref name="downsample"/> (<see cref="Downsampling"/>). Different shapes, 4D
+    /// images, label maps off the image grid or holding non-integer values are errors naming the file.
+    /// </summary>
+    public static SymNetTrainingData Load(IReadOnlyList<string> imagePaths, IReadOnlyList<string>? labelPaths = null,
+        int validationCount = 0, int downsample = 1)
+    {
+        if (imagePaths.Count == 0) throw new UnsupException("no training images given");
+        if (labelPaths is not null && labelPaths.Count != imagePaths.Count)
+            throw new UnsupException($"{imagePaths.Count} images but {labelPaths.Count} label maps; give one label map per image, in the same order");
+        using var scope = NewDisposeScope();
+        var images = new List<Tensor>();
+        var labels = new List<Tensor>();
+        long[]? grid = null;
+        for (int i = 0; i < imagePaths.Count; i++)
+        {
+            var path = imagePaths[i];
+            var img = ReadVolume(path, "image", out var shape);
+            if (grid is null) grid = shape;
+            else if (!grid.SequenceEqual(shape))
+                throw UnsupException.ForFile(path, $"is {Fmt(shape)} but {imagePaths[0]} is {Fmt(grid)}; all images must share one grid (resample or crop them to one size first)");
+            images.Add(img.to(ScalarType.Float32));
+            if (labelPaths is not null)
+            {
+                var lab = ReadVolume(labelPaths[i], "label map", out var lshape);
+                if (!lshape.SequenceEqual(shape))
+                    throw UnsupException.ForFile(labelPaths[i], $"is {Fmt(lshape)} but its image {path} is {Fmt(shape)}; a label map must lie on its image's grid");
+                labels.Add(CheckIntegerLabels(lab, labelPaths[i]));
+            }
+        }
+        var x = Downsampling.Images(stack(images).unsqueeze(1), downsample);
+        var y = labelPaths is null ? null : Downsampling.Labels(stack(labels).unsqueeze(1), downsample);
+        var names = imagePaths.Select(p => Path.GetFileName(p)).ToList();
+        return new SymNetTrainingData(x, y, validationCount, names);
+    }
+
+    /// <summary>A NIfTI volume as [*spatial] with trailing singleton axes dropped (X×Y×1 is a 2D slice).</summary>
+    static Tensor ReadVolume(string path, string what, out long[] shape)
+    {
+        if (!File.Exists(path)) throw UnsupException.ForFile(path, $"{what} not found");
+        using var img = NiftiReader.Read(path);
+        var s = img.Shape.ToList();
+        while (s.Count > 2 && s[^1] == 1) s.RemoveAt(s.Count - 1);
+        if (s.Count > 3)
+            throw UnsupException.ForFile(path, $"is a {s.Count}D image ({Fmt(s.ToArray())}); a 3D volume or a 2D slice is expected (extract one volume first)");
+        if (s.Count < 2)
+            throw UnsupException.ForFile(path, $"is {Fmt(img.Shape)}; a 3D volume or a 2D slice is expected");
+        shape = s.ToArray();
+        var data = what == "image" ? img.ToFloat() : img.Data.alias();
+        return data.reshape(shape);
+    }
+
+    static Tensor CheckIntegerLabels(Tensor labels, string path)
+    {
+        if (!labels.is_floating_point()) return labels.to(ScalarType.Int64);
+        var bad = labels.isfinite().logical_not().any().item<bool>() || (labels != labels.round()).any().item<bool>();
+        if (bad)
+        {
+            var sample = labels.masked_select((labels != labels.round()).logical_or(labels.isfinite().logical_not())).flatten()[0].item<float>();
+            throw UnsupException.ForFile(path, $"holds non-integer values (e.g. {sample}); a label map must hold integer label ids (is this an intensity image?)");
+        }
+        return labels.to(ScalarType.Int64);
+    }
+
+    static string Fmt(long[] shape) => string.Join("x", shape);
+
+    public void Dispose()
+    {
+        Images.Dispose();
+        Labels?.Dispose();
+    }
+}
