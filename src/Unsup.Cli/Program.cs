@@ -16,9 +16,5 @@ root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(MocoCommands.Create());
 root.Subcommands.Add(SymnetCommands.Create());
 root.Subcommands.Add(DevCommands.Create());
-// temporary (branch symtrain): the lead merges train under the real `symnet` command
-var symnet = new System.CommandLine.Command("symnet", "SYMNet registration");
-symnet.Subcommands.Add(SymnetTrainCommand.Create());
-root.Subcommands.Add(symnet);
 
 return Cli.Run(root, args);

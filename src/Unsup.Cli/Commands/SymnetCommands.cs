@@ -19,6 +19,7 @@ public static class SymnetCommands
         cmd.Subcommands.Add(Register());
         cmd.Subcommands.Add(Warp());
         cmd.Subcommands.Add(Eval());
+        cmd.Subcommands.Add(SymnetTrainCommand.Create());
         return cmd;
     }
 
