@@ -56,7 +56,7 @@ public static class SymnetCommands
         cmd.SetAction(r =>
         {
             var device = GlobalOptions.Apply(r);
-            if (r.GetValue(movingLabels) is null != r.GetValue(fixedLabels) is null && r.GetValue(fixedLabels) is not null)
+            if (r.GetValue(fixedLabels) is not null && r.GetValue(movingLabels) is null)
                 throw new UnsupException("--fixed-labels needs --moving-labels (Dice compares the warped moving labels with the fixed ones)");
             var s = RegisterPairJob.Run(new RegisterPairOptions
             {
@@ -98,9 +98,9 @@ public static class SymnetCommands
             GlobalOptions.Apply(r);
             using var scope = NewDisposeScope();
             string fieldPath = r.GetValue(field)!, imagePath = r.GetValue(image)!;
-            var f = DisplacementFile.Read(fieldPath);
+            using var fieldImg = NiftiReader.Read(fieldPath);   // read once: its header is the output's header too
+            var f = DisplacementFile.FromImage(fieldImg, fieldPath);
             var spatial = f.shape[2..];
-            using var fieldImg = NiftiReader.Read(fieldPath);
             NiftiImage output;
             if (r.GetValue(labels))
             {

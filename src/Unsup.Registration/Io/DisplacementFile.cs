@@ -10,6 +10,12 @@ public static class DisplacementFile
     public static Tensor Read(string path)
     {
         using var img = NiftiReader.Read(path);
+        return FromImage(img, path);
+    }
+
+    /// <summary>The field of an already-read vector image (<paramref name="path"/> names it in errors).</summary>
+    public static Tensor FromImage(NiftiImage img, string path)
+    {
         using var scope = NewDisposeScope();
         var f = img.ToFloat();
         if (f.dim() == 5 && f.shape[3] == 1) f = f.squeeze(3);

@@ -67,8 +67,8 @@ public static class RegisterPairJob
             NiftiWriter.Write(Out("moved_labels", "moved_labels.nii.gz"), fixedImg.Like(warpedLabels.to(ScalarType.Int32), NiftiIntent.Label));
         }
 
-        var eval = RegistrationEvaluation.Evaluate(forward, inverse, movingLabels is not null && fixedLabels is not null ? movingLabels : null,
-            movingLabels is not null && fixedLabels is not null ? fixedLabels : null);
+        bool bothLabels = movingLabels is not null && fixedLabels is not null;
+        var eval = RegistrationEvaluation.Evaluate(forward, inverse, bothLabels ? movingLabels : null, bothLabels ? fixedLabels : null);
         if (o.Overview) RegistrationOverview.Write(Out("overview", "overview.png"), fixedVox, movingVox, moved, forward);
         bool dice = !double.IsNaN(eval.MeanDice);
         var summary = new RegisterPairSummary(
