@@ -15,6 +15,7 @@ root.Subcommands.Add(InspectCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(MocoCommands.Create());
 root.Subcommands.Add(SymnetCommands.Create());
+root.Subcommands.Add(SynthCommand.Create());
 root.Subcommands.Add(DevCommands.Create());
 
 return Cli.Run(root, args);

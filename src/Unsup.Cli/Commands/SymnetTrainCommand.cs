@@ -11,6 +11,8 @@ public static class SymnetTrainCommand
     {
         var images = new Option<string?>("--images") { Description = "Training images: a folder of .nii/.nii.gz files (name order) or a text file with one path per line; one grid for all" };
         var labels = new Option<string?>("--labels") { Description = "Label maps in the same order as --images (folder or list), for validation Dice" };
+        var labelMaps = new Option<string?>("--label-maps") { Description = "Train without scans: a folder or list of label maps; every step synthesises a fresh pair (SynthSeg model, see `unsup synth`); held-out subjects (--val) get one fixed synthesis each for validation Dice" };
+        var deform = new Option<bool>("--deform") { Description = "With --label-maps: also deform each label map randomly (affine + elastic) before every synthesis" };
         var val = new Option<int>("--val") { Description = "Hold out the last N subjects; their ordered pairs are the validation set (needs --labels)", DefaultValueFactory = _ => 0 };
         var init = new Option<string?>("--init") { Description = "Start from these weights: a PyTorch .pth state_dict (e.g. the official model), an Unsup .ckpt, or a run folder" };
         var outDir = new Option<string?>("--out") { Description = "Run folder (default: runs/symnet-<time>)" };
@@ -34,9 +36,10 @@ public static class SymnetTrainCommand
             "Examples:\n" +
             "  unsup symnet train --images scans/ --labels segs/ --val 3 --downsample 2 --steps 2000 --out runs/symnet-2mm\n" +
             "  unsup symnet train --images list.txt --init symnet_neurite_oasis_c7_80000.pth --lr 5e-5 --steps 500\n" +
+            "  unsup symnet train --label-maps synthseg/ --crop brain --downsample 2 --val 3 --steps 3000 --out runs/symnet-synth\n" +
             "  unsup symnet train --resume runs/symnet-2mm --steps 4000")
         {
-            images, labels, val, init, outDir, resume, steps, lr, startCh, down, jac, smooth, mag, valEvery, ckEvery, stopAfter,
+            images, labels, labelMaps, SynthCommand.Priors, SynthCommand.Classes, SynthCommand.Crop, deform, val, init, outDir, resume, steps, lr, startCh, down, jac, smooth, mag, valEvery, ckEvery, stopAfter,
         };
         cmd.SetAction(r =>
         {
@@ -52,15 +55,25 @@ public static class SymnetTrainCommand
             }
             else
             {
-                string imageSpec = r.GetValue(images) ?? throw new UnsupException("--images is required (a folder of NIfTI images or a list file), or --resume RUN");
-                var imagePaths = ImageList.Resolve(imageSpec).Select(Path.GetFullPath).ToList();
+                string? imageSpec = r.GetValue(images), mapSpec = r.GetValue(labelMaps);
+                if (imageSpec != null && mapSpec != null) throw new UnsupException("give either --images (scans) or --label-maps (images synthesised from label maps), not both");
+                if (imageSpec == null && mapSpec == null) throw new UnsupException("--images (a folder of NIfTI images or a list file) or --label-maps is required, or --resume RUN");
+                if (mapSpec != null && r.GetValue(labels) != null) throw new UnsupException("--labels goes with --images; with --label-maps the maps are the labels");
+                var imagePaths = imageSpec != null ? ImageList.Resolve(imageSpec).Select(Path.GetFullPath).ToList() : [];
                 var labelPaths = r.GetValue(labels) is string ls ? ImageList.Resolve(ls).Select(Path.GetFullPath).ToList() : null;
+                var mapPaths = mapSpec != null ? ImageList.Resolve(mapSpec).Select(Path.GetFullPath).ToList() : null;
+                string? cropText = r.GetValue(SynthCommand.Crop);
+                if (mapPaths == null && (cropText != null || r.GetValue(deform) || r.GetValue(SynthCommand.Priors) != null))
+                    throw new UnsupException("--crop, --deform and --priors go with --label-maps");
+                long[]? cropSize = cropText is null || cropText.Equals("brain", StringComparison.OrdinalIgnoreCase) ? null : SynthCommand.CropSize(cropText);
                 string? initPath = r.GetValue(init) is string ip ? Path.GetFullPath(ip) : null;
                 int channels = r.GetValue(startCh) ?? (initPath != null ? SymNetInit.Architecture(initPath).StartChannels : 7);
                 var d = new SymNetTrainConfig();
                 c = d with
                 {
-                    Images = imagePaths, Labels = labelPaths, ValidationCount = r.GetValue(val), Init = initPath, StartChannels = channels,
+                    Images = imagePaths, Labels = labelPaths, LabelMaps = mapPaths, CropSize = cropSize, Deform = r.GetValue(deform),
+                    PriorsDir = mapPaths != null ? SynthCommand.ResolvePriorsDir(r) : null,
+                    ClassesFile = r.GetValue(SynthCommand.Classes) is string cf ? Path.GetFullPath(cf) : null, ValidationCount = r.GetValue(val), Init = initPath, StartChannels = channels,
                     Steps = r.GetValue(steps) ?? d.Steps, Lr = r.GetValue(lr) ?? d.Lr, Downsample = r.GetValue(down) ?? d.Downsample,
                     JacobianWeight = r.GetValue(jac) ?? d.JacobianWeight, SmoothnessWeight = r.GetValue(smooth) ?? d.SmoothnessWeight,
                     MagnitudeWeight = r.GetValue(mag) ?? d.MagnitudeWeight, ValEvery = r.GetValue(valEvery) ?? d.ValEvery,
@@ -68,14 +81,14 @@ public static class SymnetTrainCommand
                 };
             }
             c.Validate();
-            using var data = SymNetTrainingData.Load(c.Images, c.Labels, c.ValidationCount, c.Downsample);
+            using var data = SymNetTrainingSource.Load(c);
             if (c.Init is string initFile)
             {
                 var (_, dims) = SymNetInit.Architecture(initFile);
                 if (dims != data.Dims) throw UnsupException.ForFile(initFile, $"holds {dims}D weights but the images are {data.Dims}D");
             }
             string run = resumeDir ?? r.GetValue(outDir) ?? RunFolder.DefaultPath($"symnet-{DateTime.Now:yyyyMMdd-HHmmss}");
-            Console.WriteLine($"SYMNet training on {data.Count} subjects ({data.TrainCount} train, {data.ValidationCount} held out), " +
+            Console.WriteLine($"SYMNet training on {data.Count} subjects{(c.LabelMaps != null ? " (images synthesised from label maps every step" + (c.Deform ? ", deformed" : "") + ")" : "")} ({data.TrainCount} train, {data.ValidationCount} held out), " +
                               $"{data.Dims}D grid {string.Join("x", data.Spatial)} (padded {string.Join("x", data.Images.shape.Skip(2))}), C {c.StartChannels}, " +
                               $"lr {c.Lr:G3}, λ_J {c.JacobianWeight}, λ_s {c.SmoothnessWeight}, λ_m {c.MagnitudeWeight}, {c.Steps} steps" +
                               (c.Init != null ? $", init {c.Init}" : "") + $" -> {Path.GetFullPath(run)}");

@@ -4,50 +4,100 @@ using static TorchSharp.torch;
 namespace Unsup.Registration.Synthesis;
 
 /// <summary>
-/// Makes an MR-like image from a label map, the SynthSeg way without the spatial augmentation: every
-/// label draws a mean and a spread from its <see cref="LabelIntensityPriors"/>, every voxel is drawn from
-/// its label's Gaussian, the result is smoothed (partial volume), clamped at 0 and min-max scaled to [0, 1].
-/// The output lies on the label map's voxel grid exactly, so the map is the image's ground-truth segmentation.
-/// Reproducible: the same labels, priors, options and seed give the same image.
+/// Makes an MR-like image from a label map, the SynthSeg way: every intensity class draws a mean and a
+/// spread from its <see cref="LabelIntensityPriors"/>, every voxel is drawn from its label's class Gaussian,
+/// then the image is smoothed (partial volume), multiplied by a smooth random bias field, given Gaussian
+/// noise, clamped at 0 and min-max scaled to [0, 1]. Without a <see cref="RandomDeformation"/> the image
+/// lies on the label map's grid exactly, so the map is its ground-truth segmentation; with one, the
+/// deformed map is returned with it. Reproducible: the same inputs, options and seed give the same image.
 /// </summary>
 public sealed class LabelImageSynthesizer
 {
     public LabelIntensityPriors Priors { get; }
     /// <summary>Gaussian smoothing in voxels (0 = none).</summary>
     public double BlurSigma { get; init; } = 1.0;
+    /// <summary>
+    /// Largest standard deviation of the log bias field (0 = none): each image draws its own from U(0, this),
+    /// on a coarse <see cref="BiasFieldGrid"/>^d grid of control values upsampled to the image, as SynthSeg.
+    /// </summary>
+    public double BiasFieldStd { get; init; } = 0.3;
+    public int BiasFieldGrid { get; init; } = 4;
+    /// <summary>Largest noise standard deviation in prior intensity units; each image draws U(0, this).</summary>
+    public double NoiseStd { get; init; } = 5.0;
 
     public LabelImageSynthesizer(LabelIntensityPriors priors) { Priors = priors; }
 
     /// <param name="labels">a label map [*spatial] (2 or 3 axes, any integer or integral float dtype)</param>
     public Tensor Synthesize(Tensor labels, long seed)
     {
-        if (labels.dim() is not (2 or 3)) throw new ArgumentException($"label map must be 2D or 3D, got [{string.Join(", ", labels.shape)}]");
+        CheckDims(labels);
         using var scope = NewDisposeScope();
         using var gen = new Generator(unchecked((ulong)seed));
+        return Fill(labels, gen).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The label map deformed by a random <paramref name="deformation"/> (nearest neighbour, so no new label
+    /// values) and an image synthesised from it: an image and its exact segmentation, both on the input grid.
+    /// </summary>
+    public (Tensor Image, Tensor Labels) Synthesize(Tensor labels, long seed, RandomDeformation deformation)
+    {
+        CheckDims(labels);
+        using var scope = NewDisposeScope();
+        using var gen = new Generator(unchecked((ulong)seed));
+        var moved = deformation.Apply(labels, gen);
+        var image = Fill(moved, gen);
+        return (image.MoveToOuterDisposeScope(), moved.MoveToOuterDisposeScope());
+    }
+
+    Tensor Fill(Tensor labels, Generator gen)
+    {
         var device = labels.device;
-        int n = Priors.Labels.Length;
-        var (mu, sigma) = DrawParameters(gen, n);
-        var idx = LabelIndex(labels.to(ScalarType.Int64), tensor(Priors.Labels));
+        var (mu, sigma) = DrawLabelParameters(gen);
+        var idx = LabelIndex(labels.to(ScalarType.Int64), tensor(Priors.Labels, device: device));
         var known = idx >= 0;
         var safe = idx.clamp(min: 0);
         var mean = where(known, mu.to(device)[safe], zeros(1, device: device));
         var std = where(known, sigma.to(device)[safe], zeros(1, device: device));
-        var noise = randn(labels.shape, generator: gen).to(device);
-        var image = mean + std * noise;
+        var image = mean + std * randn(labels.shape, generator: gen).to(device);
         if (BlurSigma > 0) image = GaussianBlur(image, BlurSigma);
+        if (BiasFieldStd > 0) image = image * BiasField(labels.shape, gen, device);
+        if (NoiseStd > 0)
+        {
+            double noise = NoiseStd * rand([1], ScalarType.Float64, generator: gen).item<double>();
+            image = image + noise * randn(labels.shape, generator: gen).to(device);
+        }
         image = image.clamp(min: 0).unsqueeze(0).unsqueeze(0);
-        return IntensityNormalization.MinMax(image).squeeze(0).squeeze(0).MoveToOuterDisposeScope();
+        return IntensityNormalization.MinMax(image).squeeze(0).squeeze(0);
     }
 
-    /// <summary>The per-label means and spreads one image uses (float32 [n] each), drawn from the priors.</summary>
-    (Tensor Mean, Tensor Std) DrawParameters(Generator gen, int n)
+    /// <summary>Each label's mean and spread for one image (float32 [n] each): drawn once per class, shared by its labels.</summary>
+    (Tensor Mean, Tensor Std) DrawLabelParameters(Generator gen)
     {
         var p = Priors;
+        int n = p.ClassCount;
         var z1 = randn([n], ScalarType.Float64, generator: gen);
         var z2 = randn([n], ScalarType.Float64, generator: gen);
-        var mean = tensor(p.MeanMu) + tensor(p.MeanSigma) * z1;
+        var mean = (tensor(p.MeanMu) + tensor(p.MeanSigma) * z1).clamp(min: 0);
         var std = (tensor(p.StdMu) + tensor(p.StdSigma) * z2).clamp(min: 0);
-        return (mean.clamp(min: 0).to(ScalarType.Float32), std.to(ScalarType.Float32));
+        var cls = tensor(p.ClassOf.Select(c => (long)c).ToArray());
+        return (mean[cls].to(ScalarType.Float32), std[cls].to(ScalarType.Float32));
+    }
+
+    /// <summary>A smooth positive multiplicative field exp(b), b upsampled from a coarse Gaussian grid.</summary>
+    Tensor BiasField(long[] shape, Generator gen, Device device)
+    {
+        int nd = shape.Length;
+        double std = BiasFieldStd * rand([1], ScalarType.Float64, generator: gen).item<double>();
+        var coarse = randn([1, 1, .. Enumerable.Repeat((long)BiasFieldGrid, nd)], generator: gen).to(device) * std;
+        var mode = nd == 3 ? InterpolationMode.Trilinear : InterpolationMode.Bilinear;
+        var up = nn.functional.interpolate(coarse, size: shape, mode: mode, align_corners: true);
+        return up.squeeze(0).squeeze(0).exp();
+    }
+
+    static void CheckDims(Tensor labels)
+    {
+        if (labels.dim() is not (2 or 3)) throw new ArgumentException($"label map must be 2D or 3D, got [{string.Join(", ", labels.shape)}]");
     }
 
     /// <summary>Position of each voxel's label in <paramref name="ids"/>, or -1.</summary>

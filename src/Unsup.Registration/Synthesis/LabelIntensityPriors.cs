@@ -4,48 +4,45 @@ using static TorchSharp.torch;
 namespace Unsup.Registration.Synthesis;
 
 /// <summary>
-/// For each label id, the distribution an image draws that structure's intensity from: its mean is
-/// drawn from N(MeanMu, MeanSigma) and its within-structure spread from N(StdMu, StdSigma) (clamped at 0),
-/// once per synthesised image, the SynthSeg generative model. Labels not listed become background (0).
+/// SynthSeg's generative intensity model: every label belongs to an intensity class; per synthesised
+/// image each class draws its mean from N(MeanMu, MeanSigma) and its within-class spread from
+/// N(StdMu, StdSigma) (both clamped at 0), so labels of one class (e.g. left and right white matter)
+/// share one tissue intensity, as in a real scan. Labels not listed become background (0).
 /// </summary>
-public sealed record LabelIntensityPriors(long[] Labels, double[] MeanMu, double[] MeanSigma, double[] StdMu, double[] StdSigma)
+/// <param name="Labels">label ids</param>
+/// <param name="ClassOf">the class of each label (index into the class arrays)</param>
+public sealed record LabelIntensityPriors(long[] Labels, int[] ClassOf, double[] MeanMu, double[] MeanSigma, double[] StdMu, double[] StdSigma)
 {
+    public int ClassCount => MeanMu.Length;
+
+    /// <summary>One class per label (the label's own mean and spread).</summary>
+    public static LabelIntensityPriors PerLabel(long[] labels, double[] meanMu, double[] meanSigma, double[] stdMu, double[] stdSigma) =>
+        new(labels, Enumerable.Range(0, labels.Length).ToArray(), meanMu, meanSigma, stdMu, stdSigma);
+
+    /// <summary>The files of a SynthSeg priors folder.</summary>
+    public const string LabelsFile = "generation_labels.npy";
+    public const string ContrastClassesFile = "generation_classes_contrast_specific.npy";
+    public const string MeansFile = "prior_means_t1.npy";
+    public const string StdsFile = "prior_stds_t1.npy";
+
     /// <summary>
-    /// A fixed skull-stripped T1 contrast for FreeSurfer aseg labels (0–255 scale, white matter 110,
-    /// grey matter 75, CSF 30; after Fischl et al.'s typical T1 tissue ordering WM &gt; deep GM &gt; cortex &gt; CSF).
-    /// Every image of a pair gets the same contrast up to a small jitter, as two scans of one protocol do;
-    /// extra-cerebral labels (≥ 500: skull, scalp, eyes...) are background, as in skull-stripped OASIS images.
-    /// Other brain labels below 500 not named here get a grey-matter-like 80.
+    /// The T1 priors of a SynthSeg folder (generation_labels.npy, prior_means_t1.npy, prior_stds_t1.npy).
+    /// The label → prior-column pairing comes from <paramref name="classesNpy"/> if given, else from the
+    /// folder's generation_classes_contrast_specific.npy (SynthSeg's own pairing) if present, else from
+    /// <see cref="SynthSegT1Classes"/> (Unsup's reconstruction, for folders that ship only generation_classes.npy,
+    /// whose 48 classes do not index the 25 T1 columns).
     /// </summary>
-    public static LabelIntensityPriors T1SkullStripped(double meanJitter = 4, double textureStd = 4, double textureJitter = 1)
+    public static LabelIntensityPriors FromSynthSegFolder(string dir, string? classesNpy = null)
     {
-        var table = new (long[] Ids, double Mean)[]
-        {
-            ([2, 41], 110),          // cerebral white matter
-            ([7, 46], 105),          // cerebellar white matter
-            ([16, 28, 60], 95),      // brainstem, ventral DC
-            ([3, 42], 75),           // cerebral cortex
-            ([8, 47], 80),           // cerebellar cortex
-            ([10, 49], 95),          // thalamus
-            ([11, 50], 80),          // caudate
-            ([12, 51], 85),          // putamen
-            ([13, 52], 100),         // pallidum
-            ([17, 53], 72),          // hippocampus
-            ([18, 54], 74),          // amygdala
-            ([26, 58], 78),          // accumbens
-            ([4, 43, 5, 44, 14, 15, 72], 30), // ventricles
-            ([24], 35),              // extra-ventricular CSF
-            ([30, 62], 70),          // vessel
-            ([31, 63], 60),          // choroid plexus
-            ([77], 100),             // WM hypointensities
-            ([85], 100),             // optic chiasm
-        };
-        var ids = new List<long>(); var mu = new List<double>();
-        foreach (var (group, mean) in table) foreach (var id in group) { ids.Add(id); mu.Add(mean); }
-        // brain labels outside the table (e.g. SynthSeg's extra ids 136/137/163/164) look like tissue, not background
-        foreach (var id in new long[] { 136, 137, 163, 164 }) { ids.Add(id); mu.Add(80); }
-        int n = ids.Count;
-        return new LabelIntensityPriors(ids.ToArray(), mu.ToArray(), Fill(n, meanJitter), Fill(n, textureStd), Fill(n, textureJitter));
+        if (!Directory.Exists(dir)) throw UnsupException.ForFile(dir, "priors folder not found");
+        string labels = Need(dir, LabelsFile), means = Need(dir, MeansFile), stds = Need(dir, StdsFile);
+        classesNpy ??= File.Exists(Path.Combine(dir, ContrastClassesFile)) ? Path.Combine(dir, ContrastClassesFile) : null;
+        if (classesNpy is not null) return FromSynthSegFiles(labels, classesNpy, means, stds);
+        using var scope = NewDisposeScope();
+        var ids = NpyReader.Read(labels).to(ScalarType.Int64).flatten().data<long>().ToArray();
+        var (meanRows, stdRows) = ReadPriors(means, stds);
+        var classes = SynthSegT1Classes.For(ids, labels, meanRows[0].Length);
+        return new LabelIntensityPriors(ids, classes, meanRows[0], meanRows[1], stdRows[0], stdRows[1]);
     }
 
     /// <summary>
@@ -59,22 +56,58 @@ public sealed record LabelIntensityPriors(long[] Labels, double[] MeanMu, double
         using var scope = NewDisposeScope();
         var labels = NpyReader.Read(labelsNpy).to(ScalarType.Int64).flatten().data<long>().ToArray();
         var classes = NpyReader.Read(classesNpy).to(ScalarType.Int64).flatten().data<long>().ToArray();
-        var means = NpyReader.Read(meansNpy).to(ScalarType.Float64);
-        var stds = NpyReader.Read(stdsNpy).to(ScalarType.Float64);
         if (classes.Length != labels.Length)
             throw UnsupException.ForFile(classesNpy, $"has {classes.Length} classes for {labels.Length} labels in {labelsNpy}");
-        foreach (var (t, path) in new[] { (means, meansNpy), (stds, stdsNpy) })
-            if (t.dim() != 2 || t.shape[0] != 2)
-                throw UnsupException.ForFile(path, $"expected a 2 x n_classes array, got [{string.Join(", ", t.shape)}]");
-        long nClasses = means.shape[1];
-        if (stds.shape[1] != nClasses) throw UnsupException.ForFile(stdsNpy, $"has {stds.shape[1]} classes, {meansNpy} has {nClasses}");
+        var (m, s) = ReadPriors(meansNpy, stdsNpy);
+        int nClasses = m[0].Length;
         long maxClass = classes.Max();
         if (maxClass >= nClasses || classes.Min() < 0)
-            throw UnsupException.ForFile(classesNpy, $"uses classes 0..{maxClass} but the priors have {nClasses} columns; SynthSeg's T1 priors go with generation_classes_contrast_specific.npy");
-        var m = means.data<double>().ToArray();
-        var s = stds.data<double>().ToArray();
-        double[] Pick(double[] a, int row) => classes.Select(c => a[row * nClasses + c]).ToArray();
-        return new LabelIntensityPriors(labels, Pick(m, 0), Pick(m, 1), Pick(s, 0), Pick(s, 1));
+            throw UnsupException.ForFile(classesNpy, $"uses classes 0..{maxClass} but the priors have {nClasses} columns; SynthSeg's T1 priors go with {ContrastClassesFile} (without --classes, Unsup pairs them itself)");
+        return new LabelIntensityPriors(labels, classes.Select(c => (int)c).ToArray(), m[0], m[1], s[0], s[1]);
+    }
+
+    static (double[][] Means, double[][] Stds) ReadPriors(string meansNpy, string stdsNpy)
+    {
+        using var scope = NewDisposeScope();
+        var means = NpyReader.Read(meansNpy).to(ScalarType.Float64);
+        var stds = NpyReader.Read(stdsNpy).to(ScalarType.Float64);
+        foreach (var (t, path) in new[] { (means, meansNpy), (stds, stdsNpy) })
+        {
+            if (t.dim() != 2 || t.shape[0] != 2)
+                throw UnsupException.ForFile(path, $"expected a 2 x n_classes array, got [{string.Join(", ", t.shape)}]");
+            if (!t.isfinite().all().item<bool>()) throw UnsupException.ForFile(path, "holds NaN or infinite values");
+        }
+        if (stds.shape[1] != means.shape[1]) throw UnsupException.ForFile(stdsNpy, $"has {stds.shape[1]} classes, {meansNpy} has {means.shape[1]}");
+        double[][] Rows(Tensor t) => [t[0].data<double>().ToArray(), t[1].data<double>().ToArray()];
+        return (Rows(means), Rows(stds));
+    }
+
+    static string Need(string dir, string name)
+    {
+        var path = Path.Combine(dir, name);
+        if (!File.Exists(path)) throw UnsupException.ForFile(path, $"not found: a SynthSeg priors folder holds {LabelsFile}, {MeansFile} and {StdsFile}");
+        return path;
+    }
+
+    /// <summary>
+    /// A fixed skull-stripped T1 contrast for FreeSurfer aseg labels (0–255 scale, white matter 110,
+    /// grey matter 75, CSF 30), for when no SynthSeg priors are at hand. Extra-cerebral labels (≥ 500) are
+    /// background; other brain labels below 500 not named here get a grey-matter-like 80.
+    /// </summary>
+    public static LabelIntensityPriors T1SkullStripped(double meanJitter = 4, double textureStd = 4, double textureJitter = 1)
+    {
+        var table = new (long[] Ids, double Mean)[]
+        {
+            ([2, 41], 110), ([7, 46], 105), ([16, 28, 60], 95), ([3, 42], 75), ([8, 47], 80), ([10, 49], 95),
+            ([11, 50], 80), ([12, 51], 85), ([13, 52], 100), ([17, 53], 72), ([18, 54], 74), ([26, 58], 78),
+            ([4, 43, 5, 44, 14, 15, 72], 30), ([24], 35), ([30, 62], 70), ([31, 63], 60), ([77], 100), ([85], 100),
+            ([25, 57, 136, 137, 163, 164], 80),
+        };
+        var ids = new List<long>(); var cls = new List<int>();
+        for (int c = 0; c < table.Length; c++) foreach (var id in table[c].Ids) { ids.Add(id); cls.Add(c); }
+        int n = table.Length;
+        return new LabelIntensityPriors(ids.ToArray(), cls.ToArray(), table.Select(t => t.Mean).ToArray(),
+            Fill(n, meanJitter), Fill(n, textureStd), Fill(n, textureJitter));
     }
 
     static double[] Fill(int n, double v) { var a = new double[n]; Array.Fill(a, v); return a; }

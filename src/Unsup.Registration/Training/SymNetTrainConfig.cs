@@ -11,6 +11,19 @@ public sealed record SymNetTrainConfig
     /// <summary>Label maps, same order as <see cref="Images"/> (null: no validation Dice).</summary>
     public IReadOnlyList<string>? Labels { get; init; }
     public int ValidationCount { get; init; }
+    /// <summary>
+    /// Train from label maps alone (instead of <see cref="Images"/>): fresh images are synthesised from the
+    /// training subjects' maps every step; the held-out subjects get one fixed synthesis each for validation.
+    /// </summary>
+    public IReadOnlyList<string>? LabelMaps { get; init; }
+    /// <summary>SynthSeg priors folder for <see cref="LabelMaps"/> (null: Unsup's built-in T1 contrast).</summary>
+    public string? PriorsDir { get; init; }
+    /// <summary>Label → prior column file (SynthSeg's generation_classes_contrast_specific.npy); null: see LabelIntensityPriors.FromSynthSegFolder.</summary>
+    public string? ClassesFile { get; init; }
+    /// <summary>With <see cref="LabelMaps"/>: crop size in input voxels around each brain (null: the set's largest brain box).</summary>
+    public long[]? CropSize { get; init; }
+    /// <summary>With <see cref="LabelMaps"/>: randomly deform each label map (affine + elastic) before every synthesis.</summary>
+    public bool Deform { get; init; }
     /// <summary>Initial weights: a PyTorch state_dict (.pth), an Unsup checkpoint (.ckpt) or a run folder (its latest checkpoint).</summary>
     public string? Init { get; init; }
     public int StartChannels { get; init; } = 7;
@@ -37,6 +50,8 @@ public sealed record SymNetTrainConfig
         foreach (var (name, v) in new[] { ("--jacobian-weight", JacobianWeight), ("--smooth-weight", SmoothnessWeight), ("--magnitude-weight", MagnitudeWeight) })
             if (!(v >= 0) || !double.IsFinite(v)) throw new UnsupException($"{name} {v}: must be a finite number ≥ 0");
         if (ValEvery < 0) throw new UnsupException($"--val-every {ValEvery}: must be ≥ 0");
+        if (LabelMaps is not null && Images.Count > 0) throw new UnsupException("give either --images or --label-maps, not both");
+        if (LabelMaps is null && Images.Count == 0) throw new UnsupException("no training data: give --images (scans) or --label-maps (images are synthesised)");
         if (CheckpointEvery < 1) throw new UnsupException($"--checkpoint-every {CheckpointEvery}: must be at least 1");
     }
 }

@@ -78,7 +78,8 @@ public static class SymNetTraining
             using (var scope = NewDisposeScope())
             {
                 // fixed i, moving j: the symmetric loss treats both directions alike anyway
-                r = trainer.Step(data.Images.narrow(0, i, 1), data.Images.narrow(0, j, 1), session.Guard, step);
+                long seed = PairSeed(config.Seed, step);
+                r = trainer.Step(data.TrainingImage(i, seed), data.TrainingImage(j, seed + 1), session.Guard, step);
             }
             lastLoss = r.Total;
             if (validate && ((config.ValEvery > 0 && step % config.ValEvery == 0) || step == config.Steps))
@@ -119,6 +120,9 @@ public static class SymNetTraining
         WritePlots(run, validate);
         return new SymNetTrainResult(run.Root, state.Step, lastLoss, firstVal, last, weights, session.LastCheckpoint);
     }
+
+    /// <summary>The synthesis seed of a step's fixed image (the moving one uses the next): a function of the step alone.</summary>
+    static long PairSeed(long runSeed, long step) => unchecked(runSeed * 1_000_003 + 2 * step + 1_000_000_000);
 
     static string Describe(SymNetValidation v) =>
         $"validation Dice {v.MeanDice:F4} ± {v.StdDice:F4} (no registration {v.MeanDiceBefore:F4}), det J ≤ 0 {v.PercentFolding:F3}% over {v.Pairs} pairs";

@@ -1,4 +1,5 @@
 using Unsup.IO.Nifti;
+using Unsup.Registration.Synthesis;
 using static TorchSharp.torch;
 
 namespace Unsup.Registration.Training;
@@ -21,6 +22,13 @@ public sealed class SymNetTrainingData : IDisposable
     public int TrainCount => Count - ValidationCount;
     /// <summary>Label ids Dice is averaged over: the nonzero ids present in every subject's map.</summary>
     public IReadOnlyList<long> EvalLabels { get; }
+    /// <summary>
+    /// When set, every training step draws fresh images from the training subjects' label maps
+    /// (<see cref="TrainingImage"/>); <see cref="Images"/> then holds one fixed synthesis per subject, used for validation.
+    /// </summary>
+    public LabelImageSynthesizer? Synthesizer { get; init; }
+    /// <summary>With <see cref="Synthesizer"/>: a random deformation of each label map before synthesis (null = none).</summary>
+    public RandomDeformation? Deformation { get; init; }
 
     /// <param name="images">raw intensities [S, 1, *spatial] (normalised and padded here)</param>
     /// <param name="labels">optional label maps [S, 1, *spatial]</param>
@@ -53,6 +61,37 @@ public sealed class SymNetTrainingData : IDisposable
             EvalLabels = (common ?? []).OrderBy(v => v).ToList();
         }
         else EvalLabels = [];
+    }
+
+    /// <summary>
+    /// Training from label maps alone: subject i's fixed image (validation, and training when no synthesiser is
+    /// kept) is synthesised with seed <paramref name="seed"/> + i; with <paramref name="onTheFly"/> training images
+    /// are synthesised afresh every step.
+    /// </summary>
+    public static SymNetTrainingData FromLabelMaps(PreparedLabelMaps maps, LabelImageSynthesizer synth, int validationCount, long seed,
+        bool onTheFly = true, RandomDeformation? deformation = null)
+    {
+        using var scope = NewDisposeScope();
+        var images = stack(Enumerable.Range(0, maps.Count).Select(i => synth.Synthesize(maps.Labels[i], seed + i)).ToList()).unsqueeze(1);
+        return new SymNetTrainingData(images, maps.Labels.unsqueeze(1), validationCount, maps.Names)
+        {
+            Synthesizer = onTheFly ? synth : null,
+            Deformation = onTheFly ? deformation : null,
+        };
+    }
+
+    /// <summary>
+    /// Subject <paramref name="index"/>'s image for a training step ([1, 1, *padded]): the stored one, or with a
+    /// <see cref="Synthesizer"/> a new synthesis (and deformation) with <paramref name="seed"/>, so a step's
+    /// images depend only on its seed and a resumed run sees the same ones.
+    /// </summary>
+    public Tensor TrainingImage(int index, long seed)
+    {
+        if (Synthesizer is null || Labels is null) return Images.narrow(0, index, 1);
+        using var scope = NewDisposeScope();
+        var labels = Labels[index, 0];
+        var image = Deformation is null ? Synthesizer.Synthesize(labels, seed) : Synthesizer.Synthesize(labels, seed, Deformation).Image;
+        return SizePadding.Pad(image.unsqueeze(0).unsqueeze(0), SymNet.SizeMultiple).MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -53,6 +53,6 @@ public class SymnetTrainCliTests
 
         var r2 = UnsupProcess.Run("symnet", "train", "--out", dir.File("run"));
         Assert.NotEqual(0, r2.ExitCode);
-        Assert.Contains("--images is required", r2.Stderr);
+        Assert.Contains("or --label-maps is required", r2.Stderr);
     }
 }

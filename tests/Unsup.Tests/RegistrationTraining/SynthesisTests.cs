@@ -3,19 +3,22 @@ using static TorchSharp.torch;
 
 namespace Unsup.Tests.RegistrationTraining;
 
-/// <summary>The label-map image synthesiser and the cropping helpers.</summary>
+/// <summary>The label-map image synthesiser (SynthSeg's generative model) and its priors.</summary>
 public class SynthesisTests
 {
-    static Tensor Phantom()
+    internal static Tensor Phantom()
     {
-        // 3 nested boxes: white matter (2), cortex (3), ventricle (4), an unknown label (999) and background
+        // nested boxes: cortex (3), white matter (2), ventricle (4), right white matter (41), an unknown label (999), background
         var l = zeros([24, 24, 24], ScalarType.Int64);
         l[TensorIndex.Slice(2, 22), TensorIndex.Slice(2, 22), TensorIndex.Slice(2, 22)] = tensor(3L);
-        l[TensorIndex.Slice(5, 19), TensorIndex.Slice(5, 19), TensorIndex.Slice(5, 19)] = tensor(2L);
+        l[TensorIndex.Slice(5, 19), TensorIndex.Slice(5, 19), TensorIndex.Slice(5, 12)] = tensor(2L);
+        l[TensorIndex.Slice(5, 19), TensorIndex.Slice(5, 19), TensorIndex.Slice(12, 19)] = tensor(41L);
         l[TensorIndex.Slice(9, 15), TensorIndex.Slice(9, 15), TensorIndex.Slice(9, 15)] = tensor(4L);
         l[0, 0, 0] = tensor(999L);
         return l;
     }
+
+    static LabelImageSynthesizer Plain(LabelIntensityPriors p) => new(p) { BlurSigma = 0, BiasFieldStd = 0, NoiseStd = 0 };
 
     [Fact]
     public void SameSeedSameImageOtherSeedOtherImageAndTheGridIsKept()
@@ -34,14 +37,13 @@ public class SynthesisTests
     }
 
     [Fact]
-    public void VoxelIntensitiesFollowEachLabelsDrawnGaussian()
+    public void VoxelIntensitiesFollowEachClassDrawnGaussian()
     {
         using var scope = NewDisposeScope();
-        // fixed means, no jitter, no blur: each label's voxels are N(mean, std) before the final min-max
-        var priors = new LabelIntensityPriors([2, 3, 4], [110, 70, 30], [0, 0, 0], [5, 3, 0], [0, 0, 0]);
-        var synth = new LabelImageSynthesizer(priors) { BlurSigma = 0 };
+        // fixed means, no jitter, no blur, bias or noise: each label's voxels are N(mean, std) before the final min-max
+        var priors = LabelIntensityPriors.PerLabel([2, 3, 4, 41], [110, 70, 30, 90], [0, 0, 0, 0], [5, 3, 0, 2], [0, 0, 0, 0]);
         var labels = Phantom();
-        var img = synth.Synthesize(labels, 1);
+        var img = Plain(priors).Synthesize(labels, 1);
         // undo min-max using the constant-intensity labels: background 0 and ventricles exactly 30
         float scale = img[labels == 4].mean().item<float>() / 30f;
         Assert.Equal(0f, img[labels == 0].abs().max().item<float>());
@@ -52,6 +54,63 @@ public class SynthesisTests
         Assert.Equal(5, wm.std().item<float>(), 0.3);
         Assert.Equal(70, gm.mean().item<float>(), 0.5);
         Assert.Equal(3, gm.std().item<float>(), 0.3);
+        Assert.Equal(90, (img[labels == 41] / scale).mean().item<float>(), 0.5);
+    }
+
+    [Fact]
+    public void LabelsOfOneClassShareTheirDrawnIntensityOthersDoNot()
+    {
+        using var scope = NewDisposeScope();
+        // left (2) and right (41) white matter in one class, cortex (3) in another; wide prior jitter, no texture
+        var priors = new LabelIntensityPriors([2, 41, 3, 4], [0, 0, 1, 2], [100, 60, 30], [30, 30, 5], [0, 0, 0], [0, 0, 0]);
+        var labels = Phantom();
+        for (int seed = 0; seed < 5; seed++)
+        {
+            var img = Plain(priors).Synthesize(labels, seed);
+            float left = img[labels == 2].mean().item<float>(), right = img[labels == 41].mean().item<float>();
+            Assert.Equal(left, right, 5);
+            Assert.Equal(0f, img[labels == 2].std().item<float>(), 5);
+            Assert.NotEqual(left, img[labels == 3].mean().item<float>(), 3);
+        }
+    }
+
+    [Fact]
+    public void BiasFieldAndNoiseVaryWithinAStructureYetStayReproducible()
+    {
+        using var scope = NewDisposeScope();
+        var priors = LabelIntensityPriors.PerLabel([2, 3], [110, 70], [0, 0], [0, 0], [0, 0]);
+        var labels = Phantom();
+        var flat = Plain(priors).Synthesize(labels, 3);
+        Assert.Equal(0f, flat[labels == 2].std().item<float>(), 5);
+        var biased = new LabelImageSynthesizer(priors) { BlurSigma = 0, BiasFieldStd = 0.5, NoiseStd = 0 };
+        // a bias field is smooth: neighbouring voxels differ far less than the field varies across the structure
+        // (a white-matter block clear of the ventricle)
+        var b = biased.Synthesize(labels, 3);
+        var wm = b[TensorIndex.Slice(5, 19), TensorIndex.Slice(5, 19), TensorIndex.Slice(5, 9)];
+        float spread = (wm.max() - wm.min()).item<float>();
+        float step = (wm[TensorIndex.Slice(1, null)] - wm[TensorIndex.Slice(null, -1)]).abs().max().item<float>();
+        Assert.True(spread > 0.01f, $"no bias field visible (spread {spread})");
+        Assert.True(step < spread / 3, $"bias field not smooth: step {step}, spread {spread}");
+        Assert.True((b == biased.Synthesize(labels, 3)).all().item<bool>());
+        var noisy = new LabelImageSynthesizer(priors) { BlurSigma = 0, BiasFieldStd = 0, NoiseStd = 10 };
+        Assert.True(noisy.Synthesize(labels, 4)[labels == 0].std().item<float>() > 0);   // noise reaches the background too, as in a scan
+    }
+
+    [SkippableFact]
+    public void SynthSegFolderPriorsPairEveryGenerationLabelWithAT1Column()
+    {
+        string dir = Path.Combine(TestData.SharedData, "synthseg");
+        Skip.IfNot(File.Exists(Path.Combine(dir, "prior_means_t1.npy")), "shared synthseg priors not present");
+        var p = LabelIntensityPriors.FromSynthSegFolder(dir);
+        Assert.Equal(54, p.Labels.Length);
+        Assert.Equal(25, p.ClassCount);
+        int Col(long label) => p.ClassOf[Array.IndexOf(p.Labels, label)];
+        Assert.Equal(Col(2), Col(41));                 // left and right white matter share a class
+        Assert.Equal(Col(4), Col(43));
+        // T1 ordering of the drawn-mean priors: white matter > cortex > ventricles > background
+        Assert.True(p.MeanMu[Col(2)] > p.MeanMu[Col(3)]);
+        Assert.True(p.MeanMu[Col(3)] > p.MeanMu[Col(4)]);
+        Assert.True(p.MeanMu[Col(4)] > p.MeanMu[Col(0)]);
     }
 
     [SkippableFact]
@@ -60,30 +119,11 @@ public class SynthesisTests
         string dir = Path.Combine(TestData.SharedData, "synthseg");
         Skip.IfNot(File.Exists(Path.Combine(dir, "prior_means_t1.npy")), "shared synthseg priors not present");
         // the shared generation_classes.npy has 48 classes; the T1 priors have 25 columns
-        var e = Assert.Throws<UnsupException>(() => LabelIntensityPriors.FromSynthSegFiles(
-            Path.Combine(dir, "generation_labels.npy"), Path.Combine(dir, "generation_classes.npy"),
-            Path.Combine(dir, "prior_means_t1.npy"), Path.Combine(dir, "prior_stds_t1.npy")));
+        var e = Assert.Throws<UnsupException>(() => LabelIntensityPriors.FromSynthSegFolder(dir, Path.Combine(dir, "generation_classes.npy")));
         Assert.Contains("generation_classes.npy", e.Message);
         Assert.Contains("contrast_specific", e.Message);
-    }
-
-    [Fact]
-    public void BoxesCropRecenterAndShiftTheAffine()
-    {
-        using var scope = NewDisposeScope();
-        var mask = zeros([20, 20, 20], ScalarType.Bool);
-        mask[TensorIndex.Slice(4, 8), TensorIndex.Slice(10, 12), TensorIndex.Slice(0, 3)] = tensor(true);
-        var box = BoundingBox.Of(mask, margin: 1);
-        Assert.Equal([3L, 9L, 0L], box.Start);
-        Assert.Equal([6L, 4L, 4L], box.Size);
-        var crop = box.Crop(mask);
-        Assert.Equal(mask.sum().item<long>(), crop.sum().item<long>());   // nothing of the mask is lost
-        var re = box.Recentered([10, 6, 8], [20, 20, 20]);
-        Assert.Equal([1L, 8L, 0L], re.Start);                              // centred, clipped at the low end
-        var affine = new double[,] { { 2, 0, 0, 10 }, { 0, 2, 0, 20 }, { 0, 0, 2, 30 }, { 0, 0, 0, 1 } };
-        var moved = box.CropAffine(affine);
-        Assert.Equal(10 + 2 * 3, moved[0, 3]);
-        Assert.Equal(20 + 2 * 9, moved[1, 3]);
-        Assert.Equal(30, moved[2, 3]);
+        using var tmp = TestData.Temp();
+        var missing = Assert.Throws<UnsupException>(() => LabelIntensityPriors.FromSynthSegFolder(tmp.Path));
+        Assert.Contains("generation_labels.npy", missing.Message);
     }
 }

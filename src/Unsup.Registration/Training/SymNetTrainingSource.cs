@@ -1,0 +1,21 @@
+using Unsup.Registration.Synthesis;
+
+namespace Unsup.Registration.Training;
+
+/// <summary>Loads the training data a <see cref="SymNetTrainConfig"/> names: scans, or label maps to synthesise from.</summary>
+public static class SymNetTrainingSource
+{
+    /// <summary>Seed offset of the held-out subjects' fixed syntheses (apart from the per-step training seeds).</summary>
+    const long FixedImageSeed = 7_000_000;
+
+    public static SymNetTrainingData Load(SymNetTrainConfig c)
+    {
+        if (c.LabelMaps is null) return SymNetTrainingData.Load(c.Images, c.Labels, c.ValidationCount, c.Downsample);
+        using var maps = LabelMapPreparation.Load(c.LabelMaps, new LabelMapGeometry { CropSize = c.CropSize, Downsample = c.Downsample });
+        return SymNetTrainingData.FromLabelMaps(maps, Synthesizer(c), c.ValidationCount, c.Seed + FixedImageSeed,
+            onTheFly: true, deformation: c.Deform ? new RandomDeformation() : null);
+    }
+
+    public static LabelImageSynthesizer Synthesizer(SymNetTrainConfig c) =>
+        new(c.PriorsDir is null ? LabelIntensityPriors.T1SkullStripped() : LabelIntensityPriors.FromSynthSegFolder(c.PriorsDir, c.ClassesFile));
+}
