@@ -106,7 +106,7 @@ public static class BenchReport
         SetCategories(timePlot, ticks, rows.Count);
         var logTicks = new ScottPlot.TickGenerators.NumericAutomatic
         {
-            LabelFormatter = y => SecondsText(Math.Pow(10, y)),
+            LabelFormatter = y => Math.Pow(10, y).ToString("G3", Inv),
             MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
             IntegerTicksOnly = true,
         };

@@ -143,8 +143,11 @@ public sealed class ElastixRegistration
         return n == 0 ? double.NaN : 100.0 * (folded & m).sum().item<long>() / n;
     }
 
-    /// <summary>A transform parameter file rewritten for label maps (nearest neighbour, integer output).</summary>
-    internal static string ForLabels(string parameters, string? initial)
+    /// <summary>
+    /// A TransformParameters text rewritten for warping label maps (nearest neighbour, int output, nii.gz);
+    /// <paramref name="initial"/> replaces the path of the transform it composes with (null: keep it).
+    /// </summary>
+    public static string ForLabels(string parameters, string? initial)
     {
         var s = SetParameter(parameters, "FinalBSplineInterpolationOrder", "0");
         s = SetParameter(s, "ResultImagePixelType", "\"int\"");
@@ -156,7 +159,7 @@ public sealed class ElastixRegistration
     }
 
     /// <summary>Replaces "(Name ...)" in an elastix parameter text, or appends it when absent.</summary>
-    internal static string SetParameter(string parameters, string name, string value)
+    public static string SetParameter(string parameters, string name, string value)
     {
         var re = new Regex($@"^\s*\({Regex.Escape(name)}\s[^\r\n]*\)", RegexOptions.Multiline);
         string line = $"({name} {value})";
