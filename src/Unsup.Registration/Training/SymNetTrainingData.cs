@@ -20,7 +20,7 @@ public sealed class SymNetTrainingData : IDisposable
     public int Dims => Spatial.Length;
     public int Count => (int)Images.shape[0];
     public int TrainCount => Count - ValidationCount;
-    /// <summary>Label ids Dice is averaged over: the nonzero ids present in every subject's map.</summary>
+    /// <summary>Label ids Dice is averaged over (<see cref="EvaluationLabels"/>).</summary>
     public IReadOnlyList<long> EvalLabels { get; }
     /// <summary>
     /// When set, every training step draws fresh images from the training subjects' label maps
@@ -52,13 +52,7 @@ public sealed class SymNetTrainingData : IDisposable
         if (labels is not null)
         {
             Labels = labels.to(ScalarType.Int64).contiguous().DetachFromDisposeScope();
-            IEnumerable<long>? common = null;
-            for (int i = 0; i < s; i++)
-            {
-                var ids = Dice.Labels(Labels[i]);
-                common = common is null ? ids : common.Intersect(ids);
-            }
-            EvalLabels = (common ?? []).OrderBy(v => v).ToList();
+            EvalLabels = EvaluationLabels.For(Enumerable.Range(0, s).Select(i => Labels[i]));
         }
         else EvalLabels = [];
     }
