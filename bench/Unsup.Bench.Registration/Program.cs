@@ -20,7 +20,8 @@ public static class Program
         usage: unsup-bench-registration --label-maps DIR_OR_LIST --out DIR [options]
           --label-maps   label maps (folder or list); the last --val are the evaluation subjects (all ordered pairs)
           --out          results folder: registration.md, registration.png, pairs.csv, work/
-          --model PATH   SYMNet weights trained by Unsup (row skipped if absent)
+          --model PATH   SYMNet weights trained by Unsup from scratch (a model.pth or run folder; row skipped if absent)
+          --finetuned PATH  SYMNet weights fine-tuned by Unsup from the official ones (row skipped if absent)
           --official PATH  the official pretrained SYMNet weights (row skipped if absent)
           --priors DIR   SynthSeg priors folder (default: Unsup's built-in T1 contrast)
           --crop brain|XxYxZ  (default brain)   --downsample F (default 3)   --val N (default 3)
@@ -85,9 +86,12 @@ public static class Program
 
         Add("no registration", pairs.Select(p => (Dice.Mean(maps.Labels[p.Moving], maps.Labels[p.Fixed], evalLabels), 0.0, 0.0)).ToList(),
             "moving labels as they are (crops centred on each brain)", timed: false);
-        if (a.Model is string model && (File.Exists(model) || Directory.Exists(model)))
-            Add("SYMNet, trained by Unsup", SymNetRows(model, pairs, images, maps, evalLabels), "from scratch on synthesised pairs of the other subjects");
-        else Console.WriteLine("SYMNet trained by Unsup: skipped (no --model)");
+        foreach (var (model, method) in new[] { (a.Model, "SYMNet, trained by Unsup"), (a.Finetuned, "SYMNet, fine-tuned by Unsup") })
+        {
+            if (model is not null && (File.Exists(model) || Directory.Exists(model)))
+                Add(method, SymNetRows(model, pairs, images, maps, evalLabels), DescribeRun(model, maps.Count - a.Val));
+            else Console.WriteLine($"{method}: skipped (no weights given)");
+        }
         if (a.Official is string official && File.Exists(official))
             Add("SYMNet, official weights", SymNetRows(official, pairs, images, maps, evalLabels), "trained on neurite-OASIS scans at 1 mm: domain shift");
         else Console.WriteLine("official SYMNet: skipped (no --official)");
@@ -143,9 +147,24 @@ public static class Program
         return rows;
     }
 
+    /// <summary>What the run folder beside the weights says about how they were trained.</summary>
+    static string DescribeRun(string weights, int trainSubjects)
+    {
+        string dir = Directory.Exists(weights) ? weights : Path.GetDirectoryName(Path.GetFullPath(weights))!;
+        string config = Path.Combine(dir, "config.json");
+        if (!File.Exists(config)) return $"weights {Path.GetFileName(weights)}";
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(config));
+        var root = doc.RootElement;
+        long steps = root.TryGetProperty("steps", out var st) ? st.GetInt64() : 0;
+        bool init = root.TryGetProperty("init", out var i) && i.ValueKind == System.Text.Json.JsonValueKind.String;
+        double lr = root.TryGetProperty("lr", out var l) ? l.GetDouble() : double.NaN;
+        return (init ? "official weights fine-tuned" : "from scratch") +
+               $", {steps} steps (Adam {lr.ToString("G2", CultureInfo.InvariantCulture)}) on pairs synthesised afresh from the {trainSubjects} other subjects";
+    }
+
     static string Short(string name) => name.Replace("training_seg_", "").Replace(".nii.gz", "").Replace(".nii", "");
 
-    sealed record Args(string LabelMaps, string Out, string? Model, string? Official, string? Priors, long[]? Crop, int Downsample, int Val, long Seed, int Threads, bool NoElastix)
+    sealed record Args(string LabelMaps, string Out, string? Model, string? Finetuned, string? Official, string? Priors, long[]? Crop, int Downsample, int Val, long Seed, int Threads, bool NoElastix)
     {
         public static Args Parse(string[] args)
         {
@@ -161,7 +180,7 @@ public static class Program
             int Int(string k, int d) => v.TryGetValue(k, out var s) ? int.Parse(s, CultureInfo.InvariantCulture) : d;
             long[]? crop = v.TryGetValue("--crop", out var c) && !c.Equals("brain", StringComparison.OrdinalIgnoreCase)
                 ? c.Split('x').Select(long.Parse).ToArray() : null;
-            return new Args(Need("--label-maps"), Path.GetFullPath(Need("--out")), v.GetValueOrDefault("--model"), v.GetValueOrDefault("--official"),
+            return new Args(Need("--label-maps"), Path.GetFullPath(Need("--out")), v.GetValueOrDefault("--model"), v.GetValueOrDefault("--finetuned"), v.GetValueOrDefault("--official"),
                 v.GetValueOrDefault("--priors"), crop, Int("--downsample", 3), Int("--val", 3),
                 v.TryGetValue("--seed", out var sd) ? long.Parse(sd, CultureInfo.InvariantCulture) : 5_000_000, Int("--threads", 2), noElastix);
         }
