@@ -46,7 +46,10 @@ public static class Program
         if (paths.Count < a.Val || a.Val < 2) throw new UnsupException($"--val {a.Val}: needs 2..{paths.Count} evaluation subjects");
         var geometry = new LabelMapGeometry { CropSize = a.Crop, Downsample = a.Downsample };
         using var maps = LabelMapPreparation.Load(paths, geometry);
-        var synth = new LabelImageSynthesizer(a.Priors is null ? LabelIntensityPriors.T1SkullStripped() : LabelIntensityPriors.FromSynthSegFolder(a.Priors));
+        var synth = new LabelImageSynthesizer(a.Priors is null ? LabelIntensityPriors.T1SkullStripped() : LabelIntensityPriors.FromSynthSegFolder(a.Priors))
+        {
+            ZeroBackground = true,   // brain-only maps: skull-stripped images, as the networks are trained on
+        };
         int first = maps.Count - a.Val;
         var evalLabels = EvaluationLabels.For(Enumerable.Range(0, maps.Count).Select(i => maps.Labels[i]));
 

@@ -5,14 +5,14 @@
 # the models first if their run folders hold none (resumes stopped runs).
 # Writes bench/results/registration/{registration.md,registration.png,pairs.csv}.
 #   bench/registration/run.sh [LABEL_MAP_DIR]
-# Environment: STEPS (2000), LR (3e-4), RUN (runs/bench-registration) for the model trained from scratch;
+# Environment: STEPS (1500), LR (1e-3), RUN (runs/bench-registration) for the model trained from scratch;
 # FT_STEPS (300), FT_RUN (runs/bench-registration-ft) for the fine-tuned one; DOWNSAMPLE (3); PRIORS (SynthSeg
 # priors folder, default DATA/synthseg if present, else Unsup's built-in T1 contrast); THREADS (2); UNSUP_DATA.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 data="${UNSUP_DATA:-$root/../shared/data}"
 labels="${1:-$data/synthseg}"
-steps="${STEPS:-2000}"; down="${DOWNSAMPLE:-3}"; lr="${LR:-3e-4}"; threads="${THREADS:-2}"
+steps="${STEPS:-1500}"; down="${DOWNSAMPLE:-3}"; lr="${LR:-1e-3}"; threads="${THREADS:-2}"
 run="${RUN:-$root/runs/bench-registration}"; ft_run="${FT_RUN:-$root/runs/bench-registration-ft}"; ft_steps="${FT_STEPS:-300}"
 out="${OUT:-$root/bench/results/registration}"
 official="${OFFICIAL:-$data/models/symnet_neurite_oasis_c7_80000.pth}"
@@ -31,7 +31,7 @@ train() {  # RUN_FOLDER EXTRA_ARGS...: train unless done, resume if stopped
       --checkpoint-every 100 --threads "$threads" --out "$dir" --quiet "$@"
   fi
 }
-train "$run" --steps "$steps" --lr "$lr" --val-every 200
+train "$run" --steps "$steps" --lr "$lr" --val-every 250
 train "$ft_run" --steps "$ft_steps" --val-every 100 --init "$official"
 
 dotnet build "$root/bench/Unsup.Bench.Registration" -c Release -nologo -v quiet >/dev/null

@@ -56,6 +56,7 @@ public static class SynthCommand
                 BlurSigma = NonNegative("--blur", r.GetValue(blur) ?? 1.0),
                 BiasFieldStd = NonNegative("--bias", r.GetValue(bias) ?? 0.3),
                 NoiseStd = NonNegative("--noise", r.GetValue(noise) ?? 5.0),
+                ZeroBackground = !r.GetValue(head),
             };
             var request = new SynthesisRequest
             {

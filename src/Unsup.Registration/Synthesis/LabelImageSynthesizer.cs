@@ -25,6 +25,12 @@ public sealed class LabelImageSynthesizer
     /// <summary>Largest noise standard deviation in prior intensity units; each image draws U(0, this).</summary>
     public double NoiseStd { get; init; } = 5.0;
 
+    /// <summary>
+    /// Set background (label 0) voxels to 0 after the noise, as a skull-stripping tool leaves a scan: for
+    /// brain-only label maps, so the image looks like the skull-stripped scans registration networks see.
+    /// </summary>
+    public bool ZeroBackground { get; init; }
+
     public LabelImageSynthesizer(LabelIntensityPriors priors) { Priors = priors; }
 
     /// <param name="labels">a label map [*spatial] (2 or 3 axes, any integer or integral float dtype)</param>
@@ -67,7 +73,9 @@ public sealed class LabelImageSynthesizer
             double noise = NoiseStd * rand([1], ScalarType.Float64, generator: gen).item<double>();
             image = image + noise * randn(labels.shape, generator: gen).to(device);
         }
-        image = image.clamp(min: 0).unsqueeze(0).unsqueeze(0);
+        image = image.clamp(min: 0);
+        if (ZeroBackground) image = image * (labels != 0);
+        image = image.unsqueeze(0).unsqueeze(0);
         return IntensityNormalization.MinMax(image).squeeze(0).squeeze(0);
     }
 

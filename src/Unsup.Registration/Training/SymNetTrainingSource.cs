@@ -17,5 +17,8 @@ public static class SymNetTrainingSource
     }
 
     public static LabelImageSynthesizer Synthesizer(SymNetTrainConfig c) =>
-        new(c.PriorsDir is null ? LabelIntensityPriors.T1SkullStripped() : LabelIntensityPriors.FromSynthSegFolder(c.PriorsDir, c.ClassesFile));
+        new(c.PriorsDir is null ? LabelIntensityPriors.T1SkullStripped() : LabelIntensityPriors.FromSynthSegFolder(c.PriorsDir, c.ClassesFile))
+        {
+            ZeroBackground = true,   // the maps are brain-only: images look skull-stripped
+        };
 }

@@ -94,6 +94,9 @@ public class SynthesisTests
         Assert.True((b == biased.Synthesize(labels, 3)).all().item<bool>());
         var noisy = new LabelImageSynthesizer(priors) { BlurSigma = 0, BiasFieldStd = 0, NoiseStd = 10 };
         Assert.True(noisy.Synthesize(labels, 4)[labels == 0].std().item<float>() > 0);   // noise reaches the background too, as in a scan
+        var stripped = new LabelImageSynthesizer(priors) { BlurSigma = 1, BiasFieldStd = 0, NoiseStd = 10, ZeroBackground = true }.Synthesize(labels, 4);
+        Assert.Equal(0f, stripped[labels == 0].abs().max().item<float>());                // ... unless skull stripping removed it
+        Assert.True(stripped[labels == 2].std().item<float>() > 0);
     }
 
     [SkippableFact]
