@@ -114,7 +114,7 @@ public static class Program
         string cpu = File.Exists("/proc/cpuinfo") ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name"))?.Split(':')[1].Trim() ?? "?" : "?";
         string preamble = $"{pairs.Count} ordered pairs (fixed<-moving) of the held-out subjects {string.Join(", ", Enumerable.Range(first, a.Val).Select(i => maps.Names[i]))}; " +
                           $"grid {string.Join("x", maps.Spatial)} (brain crop, downsampled x{a.Downsample}); images synthesised with seed {a.Seed} + subject index " +
-                          $"({(a.Priors is null ? "built-in T1 contrast" : "SynthSeg T1 priors")}). Dice: mean over {(evalLabels.Any(EvaluationLabels.FreeSurfer30.Contains) ? $"the {evalLabels.Count} of VoxelMorph's 30 FreeSurfer evaluation structures present in every subject" : $"the {evalLabels.Count} labels present in every subject")} " +
+                          $"({(a.Priors is null ? "built-in T1 contrast" : "SynthSeg T1 priors")}). Dice: mean over {(evalLabels.All(EvaluationLabels.FreeSurfer30.Contains) && evalLabels.Count >= EvaluationLabels.MinimumFreeSurferLabels ? $"the {evalLabels.Count} of VoxelMorph's 30 FreeSurfer evaluation structures present in every subject" : $"the {evalLabels.Count} labels present in every subject")} " +
                           $"({string.Join(", ", evalLabels)}); % det J <= 0 over the whole grid; s/pair: wall time of registration and label warping " +
                           $"with {a.Threads} threads on {cpu}, {Environment.ProcessorCount} cores. Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.";
         BenchReport.WriteMarkdown(Path.Combine(a.Out, "registration.md"), rows, "Registration on held-out real anatomy", preamble);

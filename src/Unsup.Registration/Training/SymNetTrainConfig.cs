@@ -50,8 +50,6 @@ public sealed record SymNetTrainConfig
         foreach (var (name, v) in new[] { ("--jacobian-weight", JacobianWeight), ("--smooth-weight", SmoothnessWeight), ("--magnitude-weight", MagnitudeWeight) })
             if (!(v >= 0) || !double.IsFinite(v)) throw new UnsupException($"{name} {v}: must be a finite number ≥ 0");
         if (ValEvery < 0) throw new UnsupException($"--val-every {ValEvery}: must be ≥ 0");
-        if (LabelMaps is not null && Images.Count > 0) throw new UnsupException("give either --images or --label-maps, not both");
-        if (LabelMaps is null && Images.Count == 0) throw new UnsupException("no training data: give --images (scans) or --label-maps (images are synthesised)");
         if (CheckpointEvery < 1) throw new UnsupException($"--checkpoint-every {CheckpointEvery}: must be at least 1");
     }
 }

@@ -10,6 +10,8 @@ public static class SymNetTrainingSource
 
     public static SymNetTrainingData Load(SymNetTrainConfig c)
     {
+        if (c.LabelMaps is not null && c.Images.Count > 0) throw new UnsupException("give either --images or --label-maps, not both");
+        if (c.LabelMaps is null && c.Images.Count == 0) throw new UnsupException("no training data: give --images (scans) or --label-maps (images are synthesised)");
         if (c.LabelMaps is null) return SymNetTrainingData.Load(c.Images, c.Labels, c.ValidationCount, c.Downsample);
         using var maps = LabelMapPreparation.Load(c.LabelMaps, new LabelMapGeometry { CropSize = c.CropSize, Downsample = c.Downsample });
         return SymNetTrainingData.FromLabelMaps(maps, Synthesizer(c), c.ValidationCount, c.Seed + FixedImageSeed,

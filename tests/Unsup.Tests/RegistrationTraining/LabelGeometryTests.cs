@@ -129,3 +129,23 @@ public class LabelGeometryTests
         Assert.Contains("nope.nii.gz", e3.Message);
     }
 }
+
+/// <summary>Which labels Dice is averaged over.</summary>
+public class EvaluationLabelsTests
+{
+    [Fact]
+    public void FreeSurferMapsUseVoxelMorphsStructuresOtherMapsEveryCommonLabel()
+    {
+        using var scope = NewDisposeScope();
+        // FreeSurfer-like: the 30 evaluation ids minus 24/31/63, plus a tiny vessel (30) and an id only one map has (77)
+        var fs = EvaluationLabels.FreeSurfer30.Where(id => id is not (24 or 31 or 63)).Append(30L).ToArray();
+        var a = tensor(fs.Append(77L).ToArray());
+        var b = tensor(fs);
+        var chosen = EvaluationLabels.For([a, b]);
+        Assert.Equal(27, chosen.Count);
+        Assert.DoesNotContain(30L, chosen);      // not an evaluation structure
+        Assert.DoesNotContain(77L, chosen);      // not in every map
+        // a labelling of its own (ids 1, 2, 5): every label present in all maps
+        Assert.Equal([1L, 2L, 5L], EvaluationLabels.For([tensor(new long[] { 0, 1, 2, 5 }), tensor(new long[] { 1, 2, 5, 9 })]));
+    }
+}
