@@ -105,7 +105,7 @@ public static class Program
             foreach (var p in pairs)
             {
                 using var scope = NewDisposeScope();
-                using var res = elastix.Register(imageFiles[p.Fixed], imageFiles[p.Moving], labelFiles[p.Moving], Path.Combine(work, "elastix", p.Name), p.Name);
+                using var res = elastix.Register(imageFiles[p.Fixed], imageFiles[p.Moving], labelFiles[p.Moving], Path.Combine(work, "elastix", p.Name.Replace("<-", "_from_")), p.Name);
                 r.Add((Dice.Mean(res.WarpedLabels, maps.Labels[p.Fixed], evalLabels), res.FoldingPercent, res.RegistrationSeconds + res.WarpSeconds));
             }
             Add("elastix affine + B-spline", r, "bench/registration/elastix/*.txt, Mattes MI");
@@ -118,7 +118,7 @@ public static class Program
                           $"({string.Join(", ", evalLabels)}); % det J <= 0 over the whole grid; s/pair: wall time of registration and label warping " +
                           $"with {a.Threads} threads on {cpu}, {Environment.ProcessorCount} cores. Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.";
         BenchReport.WriteMarkdown(Path.Combine(a.Out, "registration.md"), rows, "Registration on held-out real anatomy", preamble);
-        BenchReport.WriteChart(Path.Combine(a.Out, "registration.png"), rows, "Held-out pairs: Dice and seconds per pair");
+        BenchReport.WriteChart(Path.Combine(a.Out, "registration.png"), rows, "Held-out pairs: Dice and seconds per pair", panelWidth: 780);
         AtomicFile.WriteAllText(Path.Combine(a.Out, "pairs.csv"), csv.ToString());
         Console.WriteLine($"wrote {Path.Combine(a.Out, "registration.md")}, registration.png, pairs.csv");
         foreach (var t in images.Values) t.Dispose();
@@ -159,6 +159,13 @@ public static class Program
         using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(config));
         var root = doc.RootElement;
         long steps = root.TryGetProperty("steps", out var st) ? st.GetInt64() : 0;
+        // a run stopped early and finished with --resume --steps N records the steps it ran in summary.json
+        string summary = Path.Combine(dir, "summary.json");
+        if (File.Exists(summary))
+        {
+            using var sdoc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(summary));
+            if (sdoc.RootElement.TryGetProperty("steps", out var done)) steps = done.GetInt64();
+        }
         bool init = root.TryGetProperty("init", out var i) && i.ValueKind == System.Text.Json.JsonValueKind.String;
         double lr = root.TryGetProperty("lr", out var l) ? l.GetDouble() : double.NaN;
         return (init ? "official weights fine-tuned" : "from scratch") +
