@@ -71,10 +71,7 @@ public static class LabelMapPreparation
                 grid ??= shape;
                 if (!grid.SequenceEqual(shape))
                     throw UnsupException.ForFile(path, $"is {string.Join("x", shape)} but {paths[0]} is {string.Join("x", grid)}; all label maps must share one grid");
-                var data = img.Data.reshape(shape);
-                if (data.is_floating_point() && (data != data.round()).logical_or(data.isfinite().logical_not()).any().item<bool>())
-                    throw UnsupException.ForFile(path, "holds non-integer values; a label map must hold integer label ids (is this an intensity image?)");
-                var lab = data.to(ScalarType.Int32);
+                var lab = SymNetTrainingData.CheckIntegerLabels(img.Data.reshape(shape), path).to(ScalarType.Int32);
                 maps.Add(geometry.BrainOnly ? BrainOnly(lab).to(ScalarType.Int32) : lab);
                 if (geometry.BrainOnly) lab.Dispose();
                 affines.Add(img.Affine);

@@ -141,7 +141,8 @@ public sealed class SymNetTrainingData : IDisposable
         return data.reshape(shape);
     }
 
-    static Tensor CheckIntegerLabels(Tensor labels, string path)
+    /// <summary>The label map as int64, or an error naming <paramref name="path"/> if it holds non-integer values.</summary>
+    internal static Tensor CheckIntegerLabels(Tensor labels, string path)
     {
         if (!labels.is_floating_point()) return labels.to(ScalarType.Int64);
         var bad = labels.isfinite().logical_not().any().item<bool>() || (labels != labels.round()).any().item<bool>();
