@@ -35,26 +35,35 @@ public sealed record BoundingBox(long[] Start, long[] Size)
 
     /// <summary>
     /// A box of <paramref name="size"/> centred on this box's centre, shifted to stay inside a volume of
-    /// <paramref name="shape"/> (e.g. equal-size crops of several subjects, each centred on its own brain).
+    /// <paramref name="shape"/> (e.g. equal-size crops of several subjects, each centred on its own brain);
+    /// on an axis shorter than the box it stays centred and reaches outside (<see cref="Crop"/> pads with zeros).
     /// </summary>
     public BoundingBox Recentered(long[] size, long[] shape)
     {
         var start = new long[Start.Length];
         for (int i = 0; i < start.Length; i++)
         {
-            if (size[i] > shape[i]) throw new ArgumentException($"a box of {size[i]} voxels does not fit an axis of {shape[i]}");
             long centre2 = 2 * Start[i] + Size[i];      // twice the centre, to stay in integers
-            start[i] = Math.Clamp((centre2 - size[i]) / 2, 0, shape[i] - size[i]);
+            start[i] = size[i] <= shape[i] ? Math.Clamp((centre2 - size[i]) / 2, 0, shape[i] - size[i]) : (centre2 - size[i]) / 2;
         }
         return new BoundingBox(start, (long[])size.Clone());
     }
 
-    /// <summary>The box's voxels of a [*spatial] tensor (a copy).</summary>
+    /// <summary>The box's voxels of a [*spatial] tensor (a copy), zero where the box leaves the volume.</summary>
     public Tensor Crop(Tensor volume)
     {
         if (volume.dim() != Start.Length) throw new ArgumentException($"a {Start.Length}D box cannot crop a [{string.Join(", ", volume.shape)}] tensor");
-        var idx = Start.Select((s, i) => TensorIndex.Slice(s, s + Size[i])).ToArray();
-        return volume[idx].contiguous();
+        int nd = Start.Length;
+        var lo = Start.Select(s => Math.Max(0, -s)).ToArray();
+        var hi = Start.Select((s, i) => Math.Max(0, s + Size[i] - volume.shape[i])).ToArray();
+        var idx = Start.Select((s, i) => TensorIndex.Slice(s + lo[i], s + Size[i] - hi[i])).ToArray();
+        var inside = volume[idx].contiguous();
+        if (lo.All(v => v == 0) && hi.All(v => v == 0)) return inside;
+        using var _ = inside;
+        // F.pad takes (last-axis low, last-axis high, ..., first-axis high)
+        var pad = new long[2 * nd];
+        for (int i = 0; i < nd; i++) { pad[2 * (nd - 1 - i)] = lo[i]; pad[2 * (nd - 1 - i) + 1] = hi[i]; }
+        return nn.functional.pad(inside, pad);
     }
 
     /// <summary>The voxel-to-world affine of the cropped volume: the origin moves to the box's first voxel.</summary>

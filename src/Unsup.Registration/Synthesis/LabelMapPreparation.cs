@@ -1,4 +1,3 @@
-using Unsup.IO.Nifti;
 using Unsup.Registration.Training;
 using static TorchSharp.torch;
 
@@ -47,11 +46,9 @@ public static class LabelMapPreparation
     /// <summary>FreeSurfer's "CSF" outside the ventricles: in these maps it runs around the brain and down the spinal canal.</summary>
     public const long OuterCsfLabel = 24;
 
-    public static Tensor BrainOnly(Tensor labels)
-    {
-        var lab = labels.to(ScalarType.Int64);
-        return where((lab >= FirstNonBrainLabel).logical_or(lab == OuterCsfLabel), zeros_like(lab), lab);
-    }
+    /// <summary>The map with extra-cerebral labels and outer CSF set to 0 (same dtype).</summary>
+    public static Tensor BrainOnly(Tensor labels) =>
+        where((labels >= FirstNonBrainLabel).logical_or(labels == OuterCsfLabel), zeros_like(labels), labels);
 
     public static PreparedLabelMaps Load(IReadOnlyList<string> paths, LabelMapGeometry geometry)
     {
@@ -64,17 +61,14 @@ public static class LabelMapPreparation
         {
             foreach (var path in paths)
             {
-                if (!File.Exists(path)) throw UnsupException.ForFile(path, "label map not found");
-                using var img = NiftiReader.Read(path);
-                var shape = img.Shape.Reverse().SkipWhile(s => s == 1).Reverse().ToArray();
-                if (shape.Length != 3) throw UnsupException.ForFile(path, $"is {string.Join("x", img.Shape)}; a 3D label map is expected");
+                using var data = SymNetTrainingData.ReadVolume(path, "label map", out var shape, out var affine);
+                if (shape.Length != 3) throw UnsupException.ForFile(path, $"is {string.Join("x", shape)}; a 3D label map is expected");
                 grid ??= shape;
                 if (!grid.SequenceEqual(shape))
                     throw UnsupException.ForFile(path, $"is {string.Join("x", shape)} but {paths[0]} is {string.Join("x", grid)}; all label maps must share one grid");
-                var lab = SymNetTrainingData.CheckIntegerLabels(img.Data.reshape(shape), path).to(ScalarType.Int32);
-                maps.Add(geometry.BrainOnly ? BrainOnly(lab).to(ScalarType.Int32) : lab);
-                if (geometry.BrainOnly) lab.Dispose();
-                affines.Add(img.Affine);
+                using var lab = SymNetTrainingData.CheckIntegerLabels(data, path).to(ScalarType.Int32);
+                maps.Add(geometry.BrainOnly ? BrainOnly(lab) : lab.alias());
+                affines.Add(affine);
             }
             var names = paths.Select(p => Path.GetFileName(p)).ToList();
             if (geometry.KeepGrid)
@@ -91,9 +85,9 @@ public static class LabelMapPreparation
             }).ToList();
             var size = geometry.CropSize ?? Enumerable.Range(0, 3).Select(i => own.Max(b => b.Size[i])).ToArray();
             if (size.Length != 3 || size.Any(s => s < 1)) throw new UnsupException($"crop size {string.Join("x", size)}: three positive sizes are expected");
-            var boxes = own.Select(b => CenteredBox(b, size, grid!)).ToList();
+            var boxes = own.Select(b => b.Recentered(size, grid!)).ToList();
             using var scope = NewDisposeScope();
-            var cropped = stack(maps.Select((m, i) => Pad(m, boxes[i])).ToList()).unsqueeze(1);
+            var cropped = stack(maps.Select((m, i) => boxes[i].Crop(m)).ToList()).unsqueeze(1);
             var down = Downsampling.Labels(cropped, geometry.Downsample).squeeze(1).to(ScalarType.Int64);
             var outAffines = affines.Select((a, i) => Downsampling.Affine(boxes[i].CropAffine(a), geometry.Downsample)).ToList();
             return new PreparedLabelMaps(names, down.DetachFromDisposeScope(), outAffines, boxes.Select(b => (BoundingBox?)b).ToList());
@@ -102,31 +96,5 @@ public static class LabelMapPreparation
         {
             foreach (var m in maps) m.Dispose();
         }
-    }
-
-    /// <summary>A box of <paramref name="size"/> centred on <paramref name="brain"/>; may reach outside the volume (zero-padded on crop).</summary>
-    static BoundingBox CenteredBox(BoundingBox brain, long[] size, long[] shape)
-    {
-        var start = new long[3];
-        for (int i = 0; i < 3; i++)
-        {
-            long centre2 = 2 * brain.Start[i] + brain.Size[i];
-            start[i] = size[i] <= shape[i] ? Math.Clamp((centre2 - size[i]) / 2, 0, shape[i] - size[i]) : (centre2 - size[i]) / 2;
-        }
-        return new BoundingBox(start, (long[])size.Clone());
-    }
-
-    /// <summary>The box's voxels, zero where the box leaves the volume.</summary>
-    static Tensor Pad(Tensor volume, BoundingBox box)
-    {
-        var shape = volume.shape;
-        var lo = box.Start.Select(s => Math.Max(0, -s)).ToArray();
-        var hi = box.Start.Select((s, i) => Math.Max(0, s + box.Size[i] - shape[i])).ToArray();
-        if (lo.All(v => v == 0) && hi.All(v => v == 0)) return box.Crop(volume);
-        var inside = new BoundingBox(box.Start.Select((s, i) => s + lo[i]).ToArray(), box.Size.Select((n, i) => n - lo[i] - hi[i]).ToArray());
-        // F.pad takes (last-axis low, last-axis high, ..., first-axis high)
-        var pad = new long[6];
-        for (int i = 0; i < 3; i++) { pad[2 * (2 - i)] = lo[i]; pad[2 * (2 - i) + 1] = hi[i]; }
-        return nn.functional.pad(inside.Crop(volume), pad);
     }
 }

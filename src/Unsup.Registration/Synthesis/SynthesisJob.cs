@@ -1,4 +1,5 @@
 using Unsup.IO.Nifti;
+using Unsup.Registration.Training;
 using static TorchSharp.torch;
 
 namespace Unsup.Registration.Synthesis;
@@ -25,8 +26,8 @@ public static class SynthesisJob
 {
     public static IReadOnlyList<SynthesisOutput> Run(SynthesisRequest q, Action<SynthesisOutput>? written = null)
     {
-        bool single = q.LabelMaps.Count == 1 && !Directory.Exists(q.Out) && NiftiPath(q.Out);
-        if (q.LabelMaps.Count > 1 && NiftiPath(q.Out))
+        bool single = q.LabelMaps.Count == 1 && !Directory.Exists(q.Out) && ImageList.IsNifti(q.Out);
+        if (q.LabelMaps.Count > 1 && ImageList.IsNifti(q.Out))
             throw UnsupException.ForFile(q.Out, $"is one image file but {q.LabelMaps.Count} label maps were given; give a folder for --out");
         using var maps = LabelMapPreparation.Load(q.LabelMaps, q.Geometry);
         var outputs = new List<SynthesisOutput>();
@@ -63,6 +64,4 @@ public static class SynthesisJob
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw UnsupException.ForFile(dir, $"cannot create the output folder: {e.Message}"); }
         NiftiWriter.Write(path, image);
     }
-
-    static bool NiftiPath(string p) => p.EndsWith(".nii", StringComparison.OrdinalIgnoreCase) || p.EndsWith(".nii.gz", StringComparison.OrdinalIgnoreCase);
 }

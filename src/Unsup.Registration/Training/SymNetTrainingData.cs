@@ -126,7 +126,10 @@ public sealed class SymNetTrainingData : IDisposable
     }
 
     /// <summary>A NIfTI volume as [*spatial] with trailing singleton axes dropped (X×Y×1 is a 2D slice).</summary>
-    static Tensor ReadVolume(string path, string what, out long[] shape)
+    static Tensor ReadVolume(string path, string what, out long[] shape) => ReadVolume(path, what, out shape, out _);
+
+    /// <summary>The same, with the volume's voxel-to-world affine; "image" reads as float32, anything else keeps its dtype.</summary>
+    internal static Tensor ReadVolume(string path, string what, out long[] shape, out double[,] affine)
     {
         if (!File.Exists(path)) throw UnsupException.ForFile(path, $"{what} not found");
         using var img = NiftiReader.Read(path);
@@ -137,6 +140,7 @@ public sealed class SymNetTrainingData : IDisposable
         if (s.Count < 2)
             throw UnsupException.ForFile(path, $"is {Fmt(img.Shape)}; a 3D volume or a 2D slice is expected");
         shape = s.ToArray();
+        affine = img.Affine;
         var data = what == "image" ? img.ToFloat() : img.Data.alias();
         return data.reshape(shape);
     }
