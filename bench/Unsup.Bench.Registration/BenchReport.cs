@@ -3,6 +3,7 @@ using System.Text;
 using ScottPlot;
 using SkiaSharp;
 using Unsup.IO;
+using Unsup.Registration.Metrics;
 
 namespace Unsup.Bench.Registration;
 

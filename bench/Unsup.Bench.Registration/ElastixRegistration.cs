@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text.RegularExpressions;
 using TorchSharp;
 using Unsup.IO.Nifti;
+using Unsup.Registration.Metrics;
 using static TorchSharp.torch;
 
 namespace Unsup.Bench.Registration;

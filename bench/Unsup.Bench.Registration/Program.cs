@@ -3,9 +3,11 @@ using System.Globalization;
 using System.Text;
 using Unsup.IO;
 using Unsup.IO.Nifti;
-using Unsup.Registration;
+using Unsup.Registration.Metrics;
+using Unsup.Registration.Model;
 using Unsup.Registration.Synthesis;
 using Unsup.Registration.Training;
+using Unsup.Registration.Transforms;
 using static TorchSharp.torch;
 
 namespace Unsup.Bench.Registration;
@@ -127,24 +129,17 @@ public static class Program
 
     static List<(double, double, double)> SymNetRows(string weights, List<Pair> pairs, Dictionary<int, Tensor> images, PreparedLabelMaps maps, IReadOnlyList<long> labels)
     {
-        var (channels, dims) = SymNetInit.Architecture(weights);
-        using var model = new SymNet(channels, dims);
-        SymNetInit.Load(model, weights);
-        model.eval();
+        using var reg = SymNetRegistration.FromWeights(weights);
         var spatial = maps.Spatial;
         var rows = new List<(double, double, double)>();
         foreach (var p in pairs)
         {
             using var scope = NewDisposeScope();
-            using var noGrad = no_grad();
             var sw = Stopwatch.StartNew();
-            var x = SizePadding.Pad(IntensityNormalization.MinMax(images[p.Fixed].unsqueeze(0).unsqueeze(0)), SymNet.SizeMultiple);
-            var y = SizePadding.Pad(IntensityNormalization.MinMax(images[p.Moving].unsqueeze(0).unsqueeze(0)), SymNet.SizeMultiple);
-            using var f = SymNetPipeline.Forward(model, x, y);
-            var forward = SizePadding.Crop(f.FullYX, spatial);
-            var warped = SpatialTransformer.Warp(maps.Labels[p.Moving].reshape([1, 1, .. spatial]), forward, Interpolation.Nearest);
+            using var result = reg.Register(images[p.Fixed], images[p.Moving]);
+            var warped = SpatialTransformer.Warp(maps.Labels[p.Moving].reshape([1, 1, .. spatial]), result.Forward, Interpolation.Nearest);
             double seconds = sw.Elapsed.TotalSeconds;
-            double fold = DeformationMetrics.PercentNonPositiveJacobian(forward)[0];
+            double fold = DeformationMetrics.PercentNonPositiveJacobian(result.Forward)[0];
             rows.Add((Dice.Mean(warped.reshape(spatial), maps.Labels[p.Fixed], labels), fold, seconds));
         }
         return rows;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Unsup.Moco;
 using Unsup.Moco.Training;
-using Unsup.Registration.Io;
+using Unsup.Registration.IO;
 using Unsup.Training;
 
 namespace Unsup.Cli.Commands;

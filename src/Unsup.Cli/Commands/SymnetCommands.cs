@@ -1,12 +1,6 @@
 using System.CommandLine;
-using System.Globalization;
-using System.Text;
 using Spectre.Console;
-using Unsup.IO;
-using Unsup.IO.Nifti;
-using Unsup.Registration;
-using Unsup.Registration.Io;
-using static TorchSharp.torch;
+using Unsup.Registration.IO;
 
 namespace Unsup.Cli.Commands;
 
@@ -23,23 +17,15 @@ public static class SymnetCommands
         return cmd;
     }
 
-    /// <summary>--model given, else the official pretrained weights through the data resolution.</summary>
-    static string ResolveWeights(ParseResult r, string? model)
-    {
-        if (model != null)
-        {
-            if (!File.Exists(model)) throw UnsupException.ForFile(model, "weights file not found");
-            return model;
-        }
-        return DataLocations.Resolve(r, "symnet-oasis-weights").Files[0];
-    }
+    /// <summary>--model given (checked when loaded), else the official pretrained weights through the data resolution.</summary>
+    static string ResolveWeights(ParseResult r, string? model) =>
+        model ?? DataLocations.Resolve(r, "symnet-oasis-weights").Files[0];
 
     static Command Register()
     {
         var fixedOpt = new Option<string>("--fixed") { Description = "Fixed (target) image, NIfTI", Required = true };
         var movingOpt = new Option<string>("--moving") { Description = "Moving (source) image on the same grid, NIfTI", Required = true };
-        var model = new Option<string?>("--model") { Description = "SYMNet weights (.pth state_dict or a checkpoint); default: the official neurite-OASIS weights" };
-        var channels = new Option<int>("--start-channels") { Description = "Start channels C of the model", DefaultValueFactory = _ => 7 };
+        var model = new Option<string?>("--model") { Description = "SYMNet weights: a .pth state_dict, an Unsup .ckpt or a run folder of `symnet train` (its latest checkpoint); the network width comes from the weights. Default: the official neurite-OASIS weights" };
         var outDir = new Option<string>("--out") { Description = "Output folder", Required = true };
         var movingLabels = new Option<string?>("--moving-labels") { Description = "Label map of the moving image: warped with nearest neighbour" };
         var fixedLabels = new Option<string?>("--fixed-labels") { Description = "Label map of the fixed image: with --moving-labels, Dice per label" };
@@ -51,8 +37,9 @@ public static class SymnetCommands
             "inverse consistency) and overview.png. Sizes that are not multiples of 16 are padded and cropped back.\n\n" +
             "Examples:\n" +
             "  unsup symnet register --fixed A.nii.gz --moving B.nii.gz --out reg/\n" +
+            "  unsup symnet register --fixed A.nii.gz --moving B.nii.gz --model runs/symnet-2mm --out reg/\n" +
             "  unsup symnet register --fixed A.nii.gz --moving B.nii.gz --moving-labels B_seg.nii.gz --fixed-labels A_seg.nii.gz --out reg/")
-        { fixedOpt, movingOpt, model, channels, outDir, movingLabels, fixedLabels, noOverview };
+        { fixedOpt, movingOpt, model, outDir, movingLabels, fixedLabels, noOverview };
         cmd.SetAction(r =>
         {
             var device = GlobalOptions.Apply(r);
@@ -62,7 +49,7 @@ public static class SymnetCommands
             {
                 FixedPath = r.GetValue(fixedOpt)!, MovingPath = r.GetValue(movingOpt)!, WeightsPath = ResolveWeights(r, r.GetValue(model)),
                 OutDir = r.GetValue(outDir)!, MovingLabelsPath = r.GetValue(movingLabels), FixedLabelsPath = r.GetValue(fixedLabels),
-                StartChannels = r.GetValue(channels), Device = device, Overview = !r.GetValue(noOverview),
+                Device = device, Overview = !r.GetValue(noOverview),
             });
             PrintSummary(s);
             return 0;
@@ -96,27 +83,7 @@ public static class SymnetCommands
         cmd.SetAction(r =>
         {
             GlobalOptions.Apply(r);
-            using var scope = NewDisposeScope();
-            string fieldPath = r.GetValue(field)!, imagePath = r.GetValue(image)!;
-            using var fieldImg = NiftiReader.Read(fieldPath);   // read once: its header is the output's header too
-            var f = DisplacementFile.FromImage(fieldImg, fieldPath);
-            var spatial = f.shape[2..];
-            NiftiImage output;
-            if (r.GetValue(labels))
-            {
-                var l = RegistrationInputs.ReadLabels(imagePath, spatial);
-                var w = SpatialTransformer.Warp(l.reshape([1, 1, .. spatial]), f, Interpolation.Nearest)[0, 0];
-                output = fieldImg.Like(w.to(ScalarType.Int32), NiftiIntent.Label);
-            }
-            else
-            {
-                var (img, vox) = RegistrationInputs.ReadImage(imagePath);
-                using var _img = img;
-                DisplacementFile.CheckGrid(fieldPath, f, imagePath, vox.shape);
-                var w = SpatialTransformer.Warp(vox.reshape([1, 1, .. spatial]), f)[0, 0];
-                output = fieldImg.Like(w.clone(), NiftiIntent.None);
-            }
-            using (output) NiftiWriter.Write(r.GetValue(outPath)!, output);
+            WarpJob.Run(r.GetValue(field)!, r.GetValue(image)!, r.GetValue(outPath)!, r.GetValue(labels));
             Console.WriteLine($"wrote {r.GetValue(outPath)}");
             return 0;
         });
@@ -140,49 +107,21 @@ public static class SymnetCommands
         cmd.SetAction(r =>
         {
             GlobalOptions.Apply(r);
-            var rows = new List<(string Field, string? Inverse, string? Moving, string? Fixed)>();
-            if (r.GetValue(pairs) is string pairsPath) rows.AddRange(ReadPairs(pairsPath));
-            else if (r.GetValue(field) is string f) rows.Add((f, r.GetValue(inverse), r.GetValue(movingLabels), r.GetValue(fixedLabels)));
+            List<EvalPair> rows;
+            if (r.GetValue(pairs) is string pairsPath) rows = EvalJob.ReadPairs(pairsPath);
+            else if (r.GetValue(field) is string f) rows = [new EvalPair(f, r.GetValue(inverse), r.GetValue(movingLabels), r.GetValue(fixedLabels))];
             else throw new UnsupException("give --field (one pair) or --pairs CSV (many pairs)");
             long[]? ids = r.GetValue(labelIds)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(s => long.TryParse(s, out var v) ? v : throw new UnsupException($"--label-ids: '{s}' is not an integer")).ToArray();
 
-            var sb = new StringBuilder("field,mean_dice,mean_dice_before,percent_detj_nonpositive,std_log_detj,inverse_consistency\n");
+            var outCsv = r.GetValue(csv);
+            var results = EvalJob.Run(rows, ids, outCsv);
             var table = new Table().Border(TableBorder.Simple).AddColumns("field", "mean Dice", "before", "% det J <= 0", "std log det J", "ICE (vox)");
-            foreach (var (fp, inv, mv, fx) in rows)
-            {
-                using var scope = NewDisposeScope();
-                var fwd = DisplacementFile.Read(fp);
-                var spatial = fwd.shape[2..];
-                var invT = inv is null ? null : DisplacementFile.Read(inv);
-                var ml = mv is null ? null : RegistrationInputs.ReadLabels(mv, spatial);
-                var fl = fx is null ? null : RegistrationInputs.ReadLabels(fx, spatial);
-                if (ml is null != fl is null) throw new UnsupException($"{fp}: Dice needs both --moving-labels and --fixed-labels");
-                var e = RegistrationEvaluation.Evaluate(fwd, invT, ml, fl, ids);
-                string F(double v) => double.IsNaN(v) ? "" : v.ToString("G6", CultureInfo.InvariantCulture);
-                sb.AppendLine($"{fp},{F(e.MeanDice)},{F(e.MeanDiceBefore)},{F(e.PercentNonPositiveJacobian)},{F(e.StdLogJacobian)},{F(e.InverseConsistencyError)}");
-                table.AddRow(Markup.Escape(fp), F(e.MeanDice), F(e.MeanDiceBefore), F(e.PercentNonPositiveJacobian), F(e.StdLogJacobian), F(e.InverseConsistencyError));
-            }
+            foreach (var (p, e) in results) table.AddRow([Markup.Escape(p.Field), .. EvalJob.Columns(e)]);
             AnsiConsole.Write(table);
-            if (r.GetValue(csv) is string outCsv) { AtomicFile.WriteAllText(outCsv, sb.ToString()); Console.WriteLine($"wrote {outCsv}"); }
+            if (outCsv is not null) Console.WriteLine($"wrote {outCsv}");
             return 0;
         });
         return cmd;
-    }
-
-    static IEnumerable<(string, string?, string?, string?)> ReadPairs(string path)
-    {
-        if (!File.Exists(path)) throw UnsupException.ForFile(path, "not found");
-        var lines = File.ReadAllLines(path).Where(l => l.Trim().Length > 0).ToList();
-        if (lines.Count == 0) throw UnsupException.ForFile(path, "is empty");
-        var head = lines[0].Split(',').Select(h => h.Trim().ToLowerInvariant()).ToList();
-        int fi = head.IndexOf("field"), mi = head.IndexOf("moving_labels"), xi = head.IndexOf("fixed_labels"), ii = head.IndexOf("inverse");
-        if (fi < 0) throw UnsupException.ForFile(path, "needs a header line with a 'field' column (and moving_labels, fixed_labels, inverse)");
-        string? Col(string[] c, int i) => i >= 0 && i < c.Length && c[i].Trim().Length > 0 ? c[i].Trim() : null;
-        foreach (var line in lines.Skip(1))
-        {
-            var c = line.Split(',');
-            yield return (Col(c, fi) ?? throw UnsupException.ForFile(path, $"a row has no field: '{line}'"), Col(c, ii), Col(c, mi), Col(c, xi));
-        }
     }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Unsup.Registration.Model;
 using Unsup.Registration.Training;
 using Unsup.Training;
 
@@ -67,7 +68,7 @@ public static class SymnetTrainCommand
                     throw new UnsupException("--crop, --deform and --priors go with --label-maps");
                 long[]? cropSize = cropText is null || cropText.Equals("brain", StringComparison.OrdinalIgnoreCase) ? null : SynthCommand.CropSize(cropText);
                 string? initPath = r.GetValue(init) is string ip ? Path.GetFullPath(ip) : null;
-                int channels = r.GetValue(startCh) ?? (initPath != null ? SymNetInit.Architecture(initPath).StartChannels : 7);
+                int channels = r.GetValue(startCh) ?? (initPath != null ? SymNetWeights.Architecture(initPath).StartChannels : 7);
                 var d = new SymNetTrainConfig();
                 c = d with
                 {
@@ -84,7 +85,7 @@ public static class SymnetTrainCommand
             using var data = SymNetTrainingSource.Load(c);
             if (c.Init is string initFile)
             {
-                var (_, dims) = SymNetInit.Architecture(initFile);
+                var (_, dims) = SymNetWeights.Architecture(initFile);
                 if (dims != data.Dims) throw UnsupException.ForFile(initFile, $"holds {dims}D weights but the images are {data.Dims}D");
             }
             string run = resumeDir ?? r.GetValue(outDir) ?? RunFolder.DefaultPath($"symnet-{DateTime.Now:yyyyMMdd-HHmmss}");

@@ -1,4 +1,5 @@
 using TorchSharp;
+using Unsup.Registration.Model;
 using static TorchSharp.torch;
 
 namespace Unsup.Registration.Synthesis;

@@ -1,3 +1,4 @@
+using Unsup.Registration.Transforms;
 namespace Unsup.Registration.Training;
 
 /// <summary>

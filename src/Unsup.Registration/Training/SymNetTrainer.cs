@@ -1,4 +1,7 @@
 using TorchSharp;
+using Unsup.Registration.Losses;
+using Unsup.Registration.Metrics;
+using Unsup.Registration.Model;
 using Unsup.Training;
 using static TorchSharp.torch;
 
@@ -44,7 +47,7 @@ public sealed class SymNetTrainer : IDisposable
     /// <summary>Loads <see cref="SymNetTrainConfig.Init"/> (if any) into the model.</summary>
     public void LoadInit()
     {
-        if (Config.Init is string init) SymNetInit.Load(Model, init);
+        if (Config.Init is string init) SymNetWeights.Load(Model, init);
     }
 
     /// <summary>

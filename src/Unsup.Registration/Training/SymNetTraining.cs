@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Unsup.Registration.Model;
 using Unsup.Training;
 using static TorchSharp.torch;
 
@@ -29,8 +30,6 @@ public sealed record SymNetTrainResult(string RunDir, long Steps, double LastLos
 /// </summary>
 public static class SymNetTraining
 {
-    public const string WeightsFile = "model.pth";
-
     public static SymNetTrainConfig ReadConfig(string runDir) => RunFolder.Open(runDir).ReadConfig<SymNetTrainConfig>();
 
     public static SymNetTrainResult Run(SymNetTrainingData data, SymNetTrainOptions o)
@@ -40,7 +39,7 @@ public static class SymNetTraining
         using var trainer = new SymNetTrainer(config, data.Dims, o.Device);
         var sampler = new SeededRandom(config.Seed);
         var state = new TrainingState()
-            .AddModule(SymNetInit.ModuleName, trainer.Model)
+            .AddModule(SymNetWeights.CheckpointModule, trainer.Model)
             .AddOptimizer("adam", trainer.Optimizer)
             .AddRandom("pairs", sampler);
         using var session = TrainingSession.Start(new TrainingSessionOptions
@@ -98,7 +97,7 @@ public static class SymNetTraining
         string? weights = null;
         if (state.Step == config.Steps)
         {
-            weights = Path.Combine(run.Root, WeightsFile);
+            weights = Path.Combine(run.Root, SymNetWeights.RunWeightsFile);
             SymNetWeights.Save(trainer.Model, weights);
         }
         var records = run.Metrics.ReadAll();

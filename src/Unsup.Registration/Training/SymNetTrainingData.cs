@@ -1,4 +1,6 @@
 using Unsup.IO.Nifti;
+using Unsup.Registration.Metrics;
+using Unsup.Registration.Model;
 using Unsup.Registration.Synthesis;
 using static TorchSharp.torch;
 

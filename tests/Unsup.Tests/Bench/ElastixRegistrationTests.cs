@@ -1,6 +1,6 @@
 using Unsup.Bench.Registration;
 using Unsup.IO.Nifti;
-using Unsup.Registration;
+using Unsup.Registration.Metrics;
 using static TorchSharp.torch;
 
 namespace Unsup.Tests.Bench;

@@ -1,4 +1,5 @@
-using Unsup.Registration;
+using Unsup.Registration.Losses;
+using Unsup.Registration.Model;
 using static TorchSharp.torch;
 
 namespace Unsup.Tests.Registration;

@@ -1,4 +1,5 @@
-using Unsup.Registration;
+using Unsup.Registration.Metrics;
+using Unsup.Registration.Transforms;
 using static TorchSharp.torch;
 
 namespace Unsup.Tests.Registration;

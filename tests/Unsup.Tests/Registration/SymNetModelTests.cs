@@ -1,4 +1,4 @@
-using Unsup.Registration;
+using Unsup.Registration.Model;
 using static TorchSharp.torch;
 
 namespace Unsup.Tests.Registration;
@@ -44,12 +44,14 @@ public class SymNetModelTests
         using var r = reg.Register(fixedImage, movingImage);
         Assert.Equal(new long[] { 1, 3, 18, 20, 30 }, r.Forward.shape);
         Assert.Equal(new long[] { 1, 3, 18, 20, 30 }, r.Inverse.shape);
-        Assert.Equal(new long[] { 1, 3, 18, 20, 30 }, r.HalfMoving.shape);
-        Assert.Equal(new long[] { 1, 1, 18, 20, 30 }, r.Moved.shape);
         Assert.True(r.Forward.isfinite().all().item<bool>());
-        // moved intensities come from the normalised moving image
-        Assert.InRange(r.Moved.max().item<float>(), 0f, 1.0001f);
         Assert.False(r.Forward.requires_grad);
+        // every field of the pass is cropped back too, and the full maps are those Register returns
+        using var f = reg.Fields(fixedImage, movingImage);
+        foreach (var t in new[] { f.VelocityXY, f.HalfYX, f.HalfXYInverse, f.FullXY })
+            Assert.Equal(new long[] { 1, 3, 18, 20, 30 }, t.shape);
+        Assert.True(f.FullYX.allclose(r.Forward, rtol: 0, atol: 1e-6));
+        Assert.True(f.FullXY.allclose(r.Inverse, rtol: 0, atol: 1e-6));
 
         // 2D, batched
         using var reg2 = new SymNetRegistration(new SymNet(2, dims: 2), ownsModel: true);
@@ -105,5 +107,34 @@ public class SymNetModelTests
         using var model2 = new SymNet(7, dims: 2);
         var e = Assert.Throws<UnsupException>(() => SymNetWeights.Load(model2, TestData.Shared("models/symnet_neurite_oasis_c7_80000.pth")));
         Assert.Contains("dc10.0.weight has shape [3x14x5x5x5] in the file, [2x14x5x5] in the model", e.Message);
+    }
+
+    [Fact]
+    public void WeightsCarryTheirArchitectureAndOtherFilesAreRefused()
+    {
+        using var tmp = TestData.Temp();
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        using var a = new SymNet(3, dims: 2);
+        Directory.CreateDirectory(tmp.File("run"));
+        SymNetWeights.Save(a, Path.Combine(tmp.File("run"), SymNetWeights.RunWeightsFile));
+
+        // a run folder without checkpoints stands for its model.pth; width and dimensionality come from the file
+        Assert.Equal((3, 2), SymNetWeights.Architecture(tmp.File("run")));
+        using var b = SymNetWeights.Create(tmp.File("run"));
+        Assert.Equal(3, b.StartChannels);
+        Assert.Equal(2, b.Dims);
+        foreach (var (name, p) in a.named_parameters())
+            Assert.True(p.allclose(b.state_dict()[name], rtol: 0, atol: 0), name);
+
+        // a PyTorch state_dict of another network
+        using var other = TorchSharp.torch.nn.Linear(4, 2);
+        SymNetWeights.Save(other, tmp.File("linear.pth"));
+        var e = Assert.Throws<UnsupException>(() => SymNetWeights.Create(tmp.File("linear.pth")));
+        Assert.Contains(tmp.File("linear.pth"), e.Message);
+        Assert.Contains("is not SYMNet weights: no eninput.0.weight", e.Message);
+        // an empty folder
+        Directory.CreateDirectory(tmp.File("empty"));
+        Assert.Contains("without checkpoints/latest", Assert.Throws<UnsupException>(() => SymNetWeights.Architecture(tmp.File("empty"))).Message);
     }
 }

@@ -1,4 +1,6 @@
-using Unsup.Registration;
+using Unsup.Registration.Losses;
+using Unsup.Registration.Model;
+using Unsup.Registration.Transforms;
 using static TorchSharp.torch;
 
 namespace Unsup.Tests.Registration;

@@ -1,5 +1,5 @@
 using Unsup.IO.Nifti;
-using Unsup.Registration;
+using Unsup.Registration.Metrics;
 using Unsup.Registration.Synthesis;
 using static TorchSharp.torch;
 

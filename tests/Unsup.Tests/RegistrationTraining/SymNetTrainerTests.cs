@@ -1,5 +1,5 @@
 using TorchSharp;
-using Unsup.Registration;
+using Unsup.Registration.Model;
 using Unsup.Registration.Training;
 using Unsup.Tests.Training;
 using Unsup.Training;
@@ -42,7 +42,7 @@ public class SymNetTrainerTests
         Dictionary<string, Tensor> Weights(string run)
         {
             using var data = Checkpoint.Read(new CheckpointStore(Path.Combine(run, "checkpoints")).Latest!);
-            return data.Modules[SymNetInit.ModuleName].ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+            return data.Modules[SymNetWeights.CheckpointModule].ToDictionary(kv => kv.Key, kv => kv.Value.clone());
         }
 
         SymNetTrainResult Train(string run, bool resume, long? stopAfter)
@@ -69,7 +69,7 @@ public class SymNetTrainerTests
         // the resumed run's metrics continue the same sequence: steps 1..4, no duplicates
         var steps = MetricsLog.Read(Path.Combine(split, "metrics.jsonl")).Where(r => r.Values.ContainsKey("loss")).Select(r => r.Step).ToList();
         Assert.Equal([1, 2, 3, 4], steps);
-        Assert.True(File.Exists(Path.Combine(split, SymNetTraining.WeightsFile)));
+        Assert.True(File.Exists(Path.Combine(split, SymNetWeights.RunWeightsFile)));
         Assert.True(File.Exists(Path.Combine(split, "plots", "val_dice.png")));
         Assert.NotNull(full.LastValidation);
         Assert.Equal(2, full.LastValidation!.Pairs);

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using TorchSharp;
+using Unsup.Registration.Transforms;
 using static TorchSharp.torch;
 
-namespace Unsup.Registration;
+namespace Unsup.Registration.Model;
 
 /// <summary>
 /// Pairwise registration with a trained SYMNet, following the official inference
@@ -27,21 +28,12 @@ public sealed class SymNetRegistration : IDisposable
         this.ownsModel = ownsModel;
     }
 
-    /// <summary>A SYMNet loaded from a torch.save'd state_dict (e.g. the official symnet_neurite_oasis_c7_80000.pth).</summary>
-    public static SymNetRegistration FromWeights(string weightsPath, int startChannels = 7, int dims = 3, Device? device = null)
-    {
-        var model = new SymNet(startChannels, dims);
-        try
-        {
-            SymNetWeights.Load(model, weightsPath);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
-        return new SymNetRegistration(model, device, ownsModel: true);
-    }
+    /// <summary>
+    /// A SYMNet holding the weights of a .pth state_dict (e.g. the official symnet_neurite_oasis_c7_80000.pth),
+    /// an Unsup checkpoint or a run folder; its start channels and dimensionality are those of the weights.
+    /// </summary>
+    public static SymNetRegistration FromWeights(string weightsPath, Device? device = null) =>
+        new(SymNetWeights.Create(weightsPath), device, ownsModel: true);
 
     /// <summary>
     /// Registers moving onto fixed. Inputs are raw intensities, either [*spatial] (one pair) or
@@ -49,32 +41,40 @@ public sealed class SymNetRegistration : IDisposable
     /// </summary>
     public SymNetRegistrationResult Register(Tensor fixedImage, Tensor movingImage)
     {
+        var sw = Stopwatch.StartNew();
+        using var scope = NewDisposeScope();
+        using var fields = Pass(fixedImage, movingImage, out var spatial);
+        var forward = SizePadding.Crop(fields.FullYX, spatial);
+        var inverse = SizePadding.Crop(fields.FullXY, spatial);
+        sw.Stop();
+        return new SymNetRegistrationResult(forward.MoveToOuterDisposeScope(), inverse.MoveToOuterDisposeScope(), sw.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// Every field of the symmetric pass at the input size: the velocities and the four half-way maps as well as
+    /// the two full maps <see cref="Register"/> returns (for analysing the method, e.g. against the official code).
+    /// </summary>
+    public SymNetFields Fields(Tensor fixedImage, Tensor movingImage)
+    {
+        using var scope = NewDisposeScope();
+        using var f = Pass(fixedImage, movingImage, out var spatial);
+        Tensor Crop(Tensor t) => SizePadding.Crop(t, spatial).MoveToOuterDisposeScope();
+        return new SymNetFields(Crop(f.VelocityXY), Crop(f.VelocityYX), Crop(f.HalfXY), Crop(f.HalfYX),
+            Crop(f.HalfXYInverse), Crop(f.HalfYXInverse), Crop(f.FullXY), Crop(f.FullYX));
+    }
+
+    /// <summary>Normalisation, padding and the pass without gradients; the caller's dispose scope owns the temporaries.</summary>
+    private SymNetFields Pass(Tensor fixedImage, Tensor movingImage, out long[] spatial)
+    {
         var x0 = AsBatch(fixedImage, "fixed");
         var y0 = AsBatch(movingImage, "moving");
         if (!x0.shape.SequenceEqual(y0.shape))
             throw new UnsupException($"fixed image [{Shape(fixedImage)}] and moving image [{Shape(movingImage)}] differ in shape; resample them to one grid first");
-
-        var sw = Stopwatch.StartNew();
-        using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var spatial = x0.shape.AsSpan(2).ToArray();
+        spatial = x0.shape[2..];
         var x = IntensityNormalization.MinMax(x0.to(Device));
         var y = IntensityNormalization.MinMax(y0.to(Device));
-
-        using var fields = SymNetPipeline.Forward(Model, SizePadding.Pad(x, SymNet.SizeMultiple), SizePadding.Pad(y, SymNet.SizeMultiple), Steps);
-        var forward = SizePadding.Crop(fields.FullYX, spatial);
-        var inverse = SizePadding.Crop(fields.FullXY, spatial);
-        var halfFixed = SizePadding.Crop(fields.HalfXY, spatial);
-        var halfMoving = SizePadding.Crop(fields.HalfYX, spatial);
-        var moved = SpatialTransformer.Warp(y, forward);
-        var movedFixed = SpatialTransformer.Warp(x, inverse);
-        sw.Stop();
-
-        return new SymNetRegistrationResult(
-            forward.MoveToOuterDisposeScope(), inverse.MoveToOuterDisposeScope(),
-            halfFixed.MoveToOuterDisposeScope(), halfMoving.MoveToOuterDisposeScope(),
-            moved.MoveToOuterDisposeScope(), movedFixed.MoveToOuterDisposeScope(),
-            sw.Elapsed.TotalSeconds);
+        return SymNetPipeline.Forward(Model, SizePadding.Pad(x, SymNet.SizeMultiple), SizePadding.Pad(y, SymNet.SizeMultiple), Steps);
     }
 
     private Tensor AsBatch(Tensor image, string what)

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Unsup.Registration;
+namespace Unsup.Registration.Transforms;
 
 /// <summary>
 /// Converts displacement fields between Unsup's channel-first tensors [N, nd, *spatial] and the

@@ -1,6 +1,7 @@
+using Unsup.Registration.Transforms;
 using static TorchSharp.torch;
 
-namespace Unsup.Registration;
+namespace Unsup.Registration.Metrics;
 
 /// <summary>The quality numbers of one registered pair (one element of a batch).</summary>
 /// <param name="PercentNonPositiveJacobian">% voxels of the forward field with det J ≤ 0</param>
@@ -20,9 +21,11 @@ public sealed record RegistrationEvaluation(
     /// <summary>
     /// Metrics of a forward field (moving → fixed, [1, nd, *spatial], voxels), with optional inverse
     /// and label maps ([*spatial] or [1, 1, *spatial]). Labels default to the nonzero ids of the fixed map.
+    /// <paramref name="movedLabels"/>, the moving labels already warped by the forward field (nearest neighbour),
+    /// spares warping them again when the caller has them.
     /// </summary>
     public static RegistrationEvaluation Evaluate(Tensor forward, Tensor? inverse = null,
-        Tensor? movingLabels = null, Tensor? fixedLabels = null, IReadOnlyList<long>? labels = null)
+        Tensor? movingLabels = null, Tensor? fixedLabels = null, IReadOnlyList<long>? labels = null, Tensor? movedLabels = null)
     {
         using var scope = NewDisposeScope();
         double fold = DeformationMetrics.PercentNonPositiveJacobian(forward)[0];
@@ -39,7 +42,8 @@ public sealed record RegistrationEvaluation(
             var moving = movingLabels.reshape([1, 1, .. spatial]);
             var fixedMap = fixedLabels.reshape([1, 1, .. spatial]);
             var ids = labels ?? Dice.Labels(fixedMap);
-            var warped = SpatialTransformer.Warp(moving.to(ScalarType.Int64), forward.to(ScalarType.Float32), Interpolation.Nearest);
+            var warped = movedLabels?.reshape([1, 1, .. spatial])
+                ?? SpatialTransformer.Warp(moving.to(ScalarType.Int64), forward.to(ScalarType.Float32), Interpolation.Nearest);
             var d = Dice.PerLabel(warped, fixedMap, ids);
             for (int i = 0; i < ids.Count; i++) perLabel[ids[i]] = d[i];
             mean = Dice.Mean(warped, fixedMap, ids);

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Unsup.Registration;
+namespace Unsup.Registration.Model;
 
 /// <summary>
 /// Zero-pads spatial sizes up to a multiple (SYMNet needs 16) at the high end of each axis, so voxel

@@ -1,9 +1,12 @@
 using System.Text.Json;
 using Unsup.IO;
 using Unsup.IO.Nifti;
+using Unsup.Registration.Metrics;
+using Unsup.Registration.Model;
+using Unsup.Registration.Transforms;
 using static TorchSharp.torch;
 
-namespace Unsup.Registration.Io;
+namespace Unsup.Registration.IO;
 
 public sealed record RegisterPairOptions
 {
@@ -13,7 +16,6 @@ public sealed record RegisterPairOptions
     public required string OutDir { get; init; }
     public string? MovingLabelsPath { get; init; }
     public string? FixedLabelsPath { get; init; }
-    public int StartChannels { get; init; } = 7;
     public Device Device { get; init; } = CPU;
     public bool Overview { get; init; } = true;
 }
@@ -28,7 +30,8 @@ public sealed record RegisterPairSummary(
 /// <summary>
 /// `unsup symnet register`: reads a NIfTI pair, registers it with SYMNet and writes the moved image (fixed header and
 /// affine), forward and inverse displacement fields (NIfTI vector images X,Y,Z,1,3 in voxels, channel 0 along the
-/// last array axis as the official code), warped labels, summary.json and an overview PNG.
+/// last array axis as the official code), warped labels, summary.json and an overview PNG. The weights may be a
+/// .pth state_dict, an Unsup checkpoint or a run folder of `unsup symnet train`; their architecture sets the model.
 /// </summary>
 public static class RegisterPairJob
 {
@@ -36,6 +39,10 @@ public static class RegisterPairJob
     {
         var total = System.Diagnostics.Stopwatch.StartNew();
         using var scope = NewDisposeScope();
+        // weights first: a wrong --model fails before any image is read or folder made
+        using var reg = SymNetRegistration.FromWeights(o.WeightsPath, o.Device);
+        if (reg.Model.Dims != 3)
+            throw UnsupException.ForFile(o.WeightsPath, $"holds {reg.Model.Dims}D SYMNet weights; `symnet register` registers 3D volumes (use the library's SymNetRegistration for 2D images)");
         var (fixedImg, fixedVox) = RegistrationInputs.ReadImage(o.FixedPath);
         using var _f = fixedImg;
         var (movingImg, movingVox) = RegistrationInputs.ReadImage(o.MovingPath);
@@ -49,7 +56,6 @@ public static class RegisterPairJob
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw UnsupException.ForFile(o.OutDir, $"cannot create the output folder ({e.Message})", e); }
         }
 
-        using var reg = SymNetRegistration.FromWeights(o.WeightsPath, o.StartChannels, 3, o.Device);
         using var result = reg.Register(fixedVox, movingVox);
         var forward = result.Forward.cpu(); var inverse = result.Inverse.cpu();
 
@@ -61,14 +67,16 @@ public static class RegisterPairJob
         NiftiWriter.Write(Out("moved", "moved.nii.gz"), fixedImg.Like(moved.clone()));
         NiftiWriter.Write(Out("forward_field", "forward_field.nii.gz"), fixedImg.VectorFieldLike(DisplacementLayout.ToChannelsLast(forward)[0]));
         NiftiWriter.Write(Out("inverse_field", "inverse_field.nii.gz"), movingImg.VectorFieldLike(DisplacementLayout.ToChannelsLast(inverse)[0]));
+        Tensor? movedLabels = null;
         if (movingLabels is not null)
         {
-            var warpedLabels = SpatialTransformer.Warp(movingLabels.reshape([1, 1, .. movingLabels.shape]), forward, Interpolation.Nearest)[0, 0];
-            NiftiWriter.Write(Out("moved_labels", "moved_labels.nii.gz"), fixedImg.Like(warpedLabels.to(ScalarType.Int32), NiftiIntent.Label));
+            movedLabels = SpatialTransformer.Warp(movingLabels.reshape([1, 1, .. movingLabels.shape]), forward, Interpolation.Nearest)[0, 0];
+            NiftiWriter.Write(Out("moved_labels", "moved_labels.nii.gz"), fixedImg.Like(movedLabels.to(ScalarType.Int32), NiftiIntent.Label));
         }
 
         bool bothLabels = movingLabels is not null && fixedLabels is not null;
-        var eval = RegistrationEvaluation.Evaluate(forward, inverse, bothLabels ? movingLabels : null, bothLabels ? fixedLabels : null);
+        var eval = RegistrationEvaluation.Evaluate(forward, inverse, bothLabels ? movingLabels : null, bothLabels ? fixedLabels : null,
+            movedLabels: bothLabels ? movedLabels : null);
         if (o.Overview) RegistrationOverview.Write(Out("overview", "overview.png"), fixedVox, movingVox, moved, forward);
         bool dice = !double.IsNaN(eval.MeanDice);
         var summary = new RegisterPairSummary(

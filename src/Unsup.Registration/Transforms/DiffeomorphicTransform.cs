@@ -1,31 +1,20 @@
-using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Unsup.Registration;
+namespace Unsup.Registration.Transforms;
 
 /// <summary>
 /// Integrates a stationary velocity field into a displacement by scaling and squaring:
 /// u = v / 2^steps, then steps times u ← u + u∘(id + u). Both in voxels, [N, nd, *spatial].
 /// The inverse map is the integral of -v.
 /// </summary>
-public sealed class DiffeomorphicTransform : nn.Module<Tensor, Tensor>
+public static class DiffeomorphicTransform
 {
     /// <summary>The official number of squarings.</summary>
     public const int DefaultSteps = 7;
 
-    public int Steps { get; }
-
-    public DiffeomorphicTransform(int steps = DefaultSteps) : base(nameof(DiffeomorphicTransform))
-    {
-        if (steps < 0) throw new ArgumentOutOfRangeException(nameof(steps));
-        Steps = steps;
-        RegisterComponents();
-    }
-
-    public override Tensor forward(Tensor velocity) => Integrate(velocity, Steps);
-
     public static Tensor Integrate(Tensor velocity, int steps = DefaultSteps)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(steps);
         var u = velocity / Math.Pow(2.0, steps);
         for (int i = 0; i < steps; i++)
         {

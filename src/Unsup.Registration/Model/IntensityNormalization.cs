@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Unsup.Registration;
+namespace Unsup.Registration.Model;
 
 /// <summary>Per-image min-max scaling to [0, 1], the official SYMNet preprocessing (imgnorm).</summary>
 public static class IntensityNormalization

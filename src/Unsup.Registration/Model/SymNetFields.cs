@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Unsup.Registration;
+namespace Unsup.Registration.Model;
 
 /// <summary>
 /// Everything one symmetric SYMNet pass produces for images X (fixed) and Y (moving). All fields are

@@ -1,19 +1,14 @@
-using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Unsup.Registration;
+namespace Unsup.Registration.Transforms;
 
 /// <summary>
 /// Composes two displacements (voxels, [N, nd, *spatial]): Compose(f1, f2) = f2 + f1∘(id + f2),
 /// the displacement of x ↦ φ1(φ2(x)); warping by it equals warping by f1 and then by f2's grid.
 /// This is the argument order of the current official code (changed in April 2022).
 /// </summary>
-public sealed class CompositionTransform : nn.Module<Tensor, Tensor, Tensor>
+public static class CompositionTransform
 {
-    public CompositionTransform() : base(nameof(CompositionTransform)) => RegisterComponents();
-
-    public override Tensor forward(Tensor f1, Tensor f2) => Compose(f1, f2);
-
     public static Tensor Compose(Tensor f1, Tensor f2)
     {
         using var scope = NewDisposeScope();

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Unsup.Registration;
+namespace Unsup.Registration.Transforms;
 
 /// <summary>How a warp interpolates: linear for intensities and fields, nearest for label maps.</summary>
 public enum Interpolation { Linear, Nearest }
@@ -11,18 +11,12 @@ public enum Interpolation { Linear, Nearest }
 /// [N, nd, *spatial] with channel 0 along the last array axis (the official SYMNet convention).
 /// Sampling is bilinear/trilinear (or nearest) with align_corners = true and zeros outside.
 /// </summary>
-public sealed class SpatialTransformer : nn.Module<Tensor, Tensor, Tensor>
+/// <remarks>
+/// A static class rather than a parameterless module: it holds no weights, and the identity grid it needs
+/// is cached per shape (<see cref="IdentityGrid"/>), so there is nothing for an instance to own.
+/// </remarks>
+public static class SpatialTransformer
 {
-    public Interpolation Mode { get; }
-
-    public SpatialTransformer(Interpolation mode = Interpolation.Linear) : base(nameof(SpatialTransformer))
-    {
-        Mode = mode;
-        RegisterComponents();
-    }
-
-    public override Tensor forward(Tensor image, Tensor displacement) => Warp(image, displacement, Mode);
-
     /// <summary>image [N, C, *spatial] (any numeric dtype for Nearest) sampled at id + displacement.</summary>
     public static Tensor Warp(Tensor image, Tensor displacement, Interpolation mode = Interpolation.Linear)
     {

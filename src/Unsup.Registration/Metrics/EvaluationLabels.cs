@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Unsup.Registration;
+namespace Unsup.Registration.Metrics;
 
 /// <summary>
 /// The label set Dice is averaged over when comparing registrations of a data set: VoxelMorph's 30 FreeSurfer

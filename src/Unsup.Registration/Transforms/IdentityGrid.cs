@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Unsup.Registration;
+namespace Unsup.Registration.Transforms;
 
 /// <summary>
 /// Identity sampling grids for <c>grid_sample(..., align_corners: true)</c>, built once per

@@ -1,6 +1,8 @@
+using Unsup.Registration.Model;
+using Unsup.Registration.Transforms;
 using static TorchSharp.torch;
 
-namespace Unsup.Registration;
+namespace Unsup.Registration.Losses;
 
 /// <summary>
 /// The SYMNet training objective (Train_sym_onepass / Train_sym_neurite_oasis): similarity at the

@@ -1,6 +1,7 @@
+using Unsup.Registration.Metrics;
 using static TorchSharp.torch;
 
-namespace Unsup.Registration;
+namespace Unsup.Registration.Losses;
 
 /// <summary>The official SYMNet regularisers, on fields in voxels [N, nd, *spatial].</summary>
 public static class RegularizationLosses

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Unsup.Registration;
+namespace Unsup.Registration.Losses;
 
 /// <summary>The weighted total and the unweighted terms of one SYMNet loss evaluation (scalars).</summary>
 /// <param name="Total">what to minimise: Mid + Full + λ_m·Magnitude + λ_J·Jacobian + λ_s·Smoothness</param>

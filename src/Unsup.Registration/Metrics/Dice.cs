@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Unsup.Registration;
+namespace Unsup.Registration.Metrics;
 
 /// <summary>Dice overlap of label maps (e.g. warped moving labels against fixed labels).</summary>
 public static class Dice

@@ -1,6 +1,7 @@
+using Unsup.Registration.Transforms;
 using static TorchSharp.torch;
 
-namespace Unsup.Registration;
+namespace Unsup.Registration.Model;
 
 /// <summary>
 /// The differentiable symmetric forward pass shared by training and inference: network → velocities

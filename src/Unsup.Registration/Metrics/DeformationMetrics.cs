@@ -1,6 +1,7 @@
+using Unsup.Registration.Transforms;
 using static TorchSharp.torch;
 
-namespace Unsup.Registration;
+namespace Unsup.Registration.Metrics;
 
 /// <summary>Regularity measures of a displacement field (voxels, [N, nd, *spatial]).</summary>
 public static class DeformationMetrics

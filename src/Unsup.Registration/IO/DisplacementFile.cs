@@ -1,7 +1,8 @@
 using Unsup.IO.Nifti;
+using Unsup.Registration.Transforms;
 using static TorchSharp.torch;
 
-namespace Unsup.Registration.Io;
+namespace Unsup.Registration.IO;
 
 /// <summary>Reads a displacement field saved by `register` (or the official code): NIfTI X,Y,Z,1,3 or X,Y,Z,3 in voxels.</summary>
 public static class DisplacementFile

@@ -1,8 +1,9 @@
 using SkiaSharp;
 using Unsup.IO;
+using Unsup.Registration.Metrics;
 using static TorchSharp.torch;
 
-namespace Unsup.Registration.Io;
+namespace Unsup.Registration.IO;
 
 /// <summary>
 /// One PNG to judge a registration at a glance: for the middle slice along each axis (rows), the fixed,

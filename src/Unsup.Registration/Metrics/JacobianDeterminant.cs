@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Unsup.Registration;
+namespace Unsup.Registration.Metrics;
 
 /// <summary>
 /// Determinant of the Jacobian of x ↦ x + u(x) for a displacement u in voxels [N, nd, *spatial],

@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Unsup.Registration;
+namespace Unsup.Registration.Model;
 
 /// <summary>
 /// The SYMNet U-Net (Mok &amp; Chung, CVPR 2020): the fixed and moving images, concatenated as two

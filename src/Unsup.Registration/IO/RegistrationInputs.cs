@@ -1,7 +1,7 @@
 using Unsup.IO.Nifti;
 using static TorchSharp.torch;
 
-namespace Unsup.Registration.Io;
+namespace Unsup.Registration.IO;
 
 /// <summary>Reads and checks the NIfTI inputs of the registration verbs: image pairs on one grid, integer label maps.</summary>
 public static class RegistrationInputs

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Unsup.Registration;
+namespace Unsup.Registration.Losses;
 
 /// <summary>
 /// Local normalised cross-correlation loss as in the official SYMNet code (after VoxelMorph):
