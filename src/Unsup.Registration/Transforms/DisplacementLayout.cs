@@ -10,14 +10,16 @@ namespace Unsup.Registration.Transforms;
 public static class DisplacementLayout
 {
     /// <summary>[N, nd, *spatial] → [N, *spatial, nd] (contiguous).</summary>
-    public static Tensor ToChannelsLast(Tensor field)
+    public static Tensor ToChannelsLast(Tensor field) => field.permute(ChannelsLastOrder((int)field.dim() - 2)).contiguous();
+
+    /// <summary>The permute order taking [N, nd, *spatial] to [N, *spatial, nd] (a view, for callers that need no copy).</summary>
+    public static long[] ChannelsLastOrder(int nd)
     {
-        int nd = (int)field.dim() - 2;
         var perm = new long[nd + 2];
         perm[0] = 0;
         for (int i = 0; i < nd; i++) perm[i + 1] = i + 2;
         perm[nd + 1] = 1;
-        return field.permute(perm).contiguous();
+        return perm;
     }
 
     /// <summary>(*spatial, nd) or [N, *spatial, nd] → [N, nd, *spatial]; checks the vector length matches the dimensionality.</summary>

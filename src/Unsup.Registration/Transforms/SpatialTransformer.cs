@@ -41,11 +41,7 @@ public static class SpatialTransformer
         var spatial = displacement.shape.AsSpan(2);
         var id = IdentityGrid.Normalized(spatial, displacement.device, displacement.dtype);
         var scale = IdentityGrid.VoxelToUnitScale(spatial, displacement.device, displacement.dtype);
-        var perm = new long[nd + 2];
-        perm[0] = 0;
-        for (int i = 0; i < nd; i++) perm[i + 1] = i + 2;
-        perm[nd + 1] = 1;
-        var grid = torch.addcmul(id, displacement.permute(perm), scale, 1);
+        var grid = torch.addcmul(id, displacement.permute(DisplacementLayout.ChannelsLastOrder(nd)), scale, 1);
         return grid.MoveToOuterDisposeScope();
     }
 
