@@ -14,7 +14,8 @@ public static class SynthCommand
     };
     public static readonly Option<string?> Classes = new("--classes")
     {
-        Description = "Label -> prior column file, e.g. SynthSeg's generation_classes_contrast_specific.npy (default: that file in --priors if present, else Unsup's pairing, see README)",
+        Description = "Label -> prior column file (default: SynthSeg's generation_classes_contrast_specific.npy in --priors); " +
+                      "'unsup' for Unsup's older reconstructed pairing (not SynthSeg's; warns)",
     };
     public static readonly Option<string?> Crop = new("--crop")
     {
@@ -28,14 +29,20 @@ public static class SynthCommand
         var outLabels = new Option<string?>("--out-labels") { Description = "One label map: also write it on the image's grid (after crop, downsampling, deformation) here" };
         var head = new Option<bool>("--head") { Description = "Keep extra-cerebral labels (>= 500) and outer CSF (24): a whole-head image as SynthSeg's; default: skull-stripped brain" };
         var down = new Option<int>("--downsample") { Description = "Integer factor after cropping; label maps take one voxel per block (nearest), so no new label appears", DefaultValueFactory = _ => 1 };
-        var deform = new Option<bool>("--deform") { Description = "Random affine (±10°, ±10% scale, ±2 voxels) and elastic deformation of the label map before synthesis" };
-        var blur = new Option<double?>("--blur") { Description = "Gaussian smoothing sigma in voxels (default 1)" };
-        var bias = new Option<double?>("--bias") { Description = "Largest std of the log bias field (default 0.3; 0 = none)" };
-        var noise = new Option<double?>("--noise") { Description = "Largest noise std in prior intensity units (default 5; 0 = none)" };
+        var deform = new Option<bool>("--deform") { Description = "SynthSeg's spatial augmentation of the label map: affine (±15°, ±20% scale, ±0.012 shear), " +
+                                                                   "diffeomorphic SVF (std up to 4, grid 4% of the size, scaling and squaring) and a left-right flip (p 0.5)" };
+        var noFlip = new Option<bool>("--no-flip") { Description = "With --deform: no left-right flip" };
+        var blur = new Option<double?>("--blur") { Description = "Gaussian blur sigma in voxels (default: SynthSeg's rule, 0.5 voxel at the grid's resolution, 0.75 x --data-res)" };
+        var dataRes = new Option<double?>("--data-res") { Description = "Acquisition resolution to mimic, in label-grid voxels (default 1): blur, sample at it, back to the grid" };
+        var randomRes = new Option<bool>("--randomise-res") { Description = "SynthSeg's randomise_res: draw the acquisition resolution per image (isotropic up to 4, one axis up to 8 voxels)" };
+        var bias = new Option<double?>("--bias") { Description = "Largest std of the log bias field (default 0.7, SynthSeg's; 0 = none)" };
+        var gamma = new Option<double?>("--gamma") { Description = "Std of the log gamma exponent (default 0.5, SynthSeg's; 0 = none)" };
+        var noise = new Option<double?>("--noise") { Description = "Largest noise std in prior intensity units (default 0: SynthSeg's generator adds none)" };
 
         var cmd = new Command("synth",
-            "Synthesise T1-like images from label maps the way SynthSeg does: each label's intensity class draws a mean and a spread from " +
-            "the T1 priors, voxels are drawn from those Gaussians, then smoothed, given a bias field and noise, and min-max normalised to [0, 1]. " +
+            "Synthesise T1-like images from label maps with the steps and default ranges of SynthSeg's brain generator: each label's intensity " +
+            "class draws a mean and a spread from the T1 priors, voxels are drawn from those Gaussians, multiplied by a bias field, clipped, " +
+            "min-max normalised, gamma-augmented and blurred for the acquisition resolution. " +
             "Seeded (--seed; map k of a folder uses seed + k) and reproducible. The image keeps the label map's grid and affine unless " +
             "--crop/--downsample/--deform change it; then write the matching labels with --out-labels (a folder output always holds them).\n\n" +
             "Examples:\n" +
@@ -43,7 +50,7 @@ public static class SynthCommand
             "  unsup synth --labels seg.nii.gz --crop brain --downsample 2 --deform --out img.nii.gz --out-labels lab.nii.gz --seed 3\n" +
             "  unsup synth --labels synthseg/ --crop brain --downsample 2 --out data/synth-2mm")
         {
-            labels, outOpt, outLabels, Priors, Classes, head, Crop, down, deform, blur, bias, noise,
+            labels, outOpt, outLabels, Priors, Classes, head, Crop, down, deform, noFlip, blur, dataRes, randomRes, bias, gamma, noise,
         };
         cmd.SetAction(r =>
         {
@@ -53,15 +60,18 @@ public static class SynthCommand
             var geometry = Geometry(r.GetValue(Crop) ?? (maps.Count > 1 ? "brain" : "none"), r.GetValue(down), !r.GetValue(head));
             var synth = new LabelImageSynthesizer(ResolvePriors(r))
             {
-                BlurSigma = NonNegative("--blur", r.GetValue(blur) ?? 1.0),
-                BiasFieldStd = NonNegative("--bias", r.GetValue(bias) ?? 0.3),
-                NoiseStd = NonNegative("--noise", r.GetValue(noise) ?? 5.0),
+                BlurSigma = r.GetValue(blur) is double b ? NonNegative("--blur", b) : null,
+                DataResolution = AtLeastOne("--data-res", r.GetValue(dataRes) ?? 1),
+                RandomiseResolution = r.GetValue(randomRes),
+                BiasFieldStd = NonNegative("--bias", r.GetValue(bias) ?? 0.7),
+                GammaStd = NonNegative("--gamma", r.GetValue(gamma) ?? 0.5),
+                NoiseStd = NonNegative("--noise", r.GetValue(noise) ?? 0),
                 ZeroBackground = !r.GetValue(head),
             };
             var request = new SynthesisRequest
             {
                 LabelMaps = maps, Out = r.GetValue(outOpt)!, OutLabels = r.GetValue(outLabels), Synthesizer = synth, Geometry = geometry,
-                Deformation = r.GetValue(deform) ? new RandomDeformation() : null, Seed = r.GetValue(GlobalOptions.Seed),
+                Deformation = r.GetValue(deform) ? new RandomDeformation { FlipProbability = r.GetValue(noFlip) ? 0 : 0.5 } : null, Seed = r.GetValue(GlobalOptions.Seed),
             };
             bool quiet = r.GetValue(GlobalOptions.Quiet);
             SynthesisJob.Run(request, o =>
@@ -87,7 +97,9 @@ public static class SynthCommand
     }
 
     public static LabelIntensityPriors LoadPriors(string? dir, string? classes) =>
-        dir is null ? LabelIntensityPriors.T1SkullStripped() : LabelIntensityPriors.FromSynthSegFolder(dir, classes is null ? null : Path.GetFullPath(classes));
+        dir is null ? LabelIntensityPriors.T1SkullStripped()
+        : LabelIntensityPriors.FromSynthSegFolder(dir, classes is null || string.Equals(classes, LabelIntensityPriors.ReconstructedPairing, StringComparison.OrdinalIgnoreCase)
+            ? classes : Path.GetFullPath(classes));
 
     public static LabelMapGeometry Geometry(string crop, int downsample, bool brainOnly)
     {
@@ -108,6 +120,9 @@ public static class SynthCommand
             throw new UnsupException($"--crop {text}: expected 'brain', 'none' or three positive sizes like 160x192x224");
         return parts.Select(long.Parse).ToArray();
     }
+
+    static double AtLeastOne(string name, double v) =>
+        v >= 1 && double.IsFinite(v) ? v : throw new UnsupException($"{name} {v}: must be a finite number >= 1 (label-grid voxels)");
 
     static double NonNegative(string name, double v) =>
         v >= 0 && double.IsFinite(v) ? v : throw new UnsupException($"{name} {v}: must be a finite number >= 0");

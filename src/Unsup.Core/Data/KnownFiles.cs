@@ -88,6 +88,7 @@ public static class KnownFiles
         [
             SynthSegNpy("generation_labels.npy", "16f140384f8fa9fde1fb19ba0e924ef7016a1d4a8d06c8763fc92e1e64686baf"),
             SynthSegNpy("generation_classes.npy", "cbbda0ac245b0bd6bedf2b2871963c5d2b9e2859febcf2366a3bde8d1c40d9fe"),
+            SynthSegNpy("generation_classes_contrast_specific.npy", "c3a9226733a1a70e8cb55259800032177ccfdf8da27221e559defb0c777b865c"),
             SynthSegNpy("prior_means_t1.npy", "69b3f3cfd51f07de7309569ceacbd51f7b99d20a571f33cdf4f7d60214dc7677"),
             SynthSegNpy("prior_stds_t1.npy", "61e67f8edde93fd3e42dd1fb8f872d1950887f2a28e24ab3aa3d5f23344ec37c"),
         ], []),

@@ -25,24 +25,40 @@ public sealed record LabelIntensityPriors(long[] Labels, int[] ClassOf, double[]
     public const string MeansFile = "prior_means_t1.npy";
     public const string StdsFile = "prior_stds_t1.npy";
 
+    /// <summary>The <c>--classes</c> value that picks Unsup's reconstructed pairing (<see cref="SynthSegT1Classes"/>) instead of a file.</summary>
+    public const string ReconstructedPairing = "unsup";
+
     /// <summary>
-    /// The T1 priors of a SynthSeg folder (generation_labels.npy, prior_means_t1.npy, prior_stds_t1.npy).
-    /// The label → prior-column pairing comes from <paramref name="classesNpy"/> if given, else from the
-    /// folder's generation_classes_contrast_specific.npy (SynthSeg's own pairing) if present, else from
-    /// <see cref="SynthSegT1Classes"/> (Unsup's reconstruction, for folders that ship only generation_classes.npy,
-    /// whose 48 classes do not index the 25 T1 columns).
+    /// The T1 priors of a SynthSeg folder (generation_labels.npy, prior_means_t1.npy, prior_stds_t1.npy). The label →
+    /// prior-column pairing comes from <paramref name="classesNpy"/> if given, else from the folder's
+    /// generation_classes_contrast_specific.npy, SynthSeg's own pairing; a folder without it is an error.
+    /// <paramref name="classesNpy"/> = <see cref="ReconstructedPairing"/> takes <see cref="SynthSegT1Classes"/>
+    /// instead, with a warning on stderr: that table is wrong for most subcortical structures.
     /// </summary>
     public static LabelIntensityPriors FromSynthSegFolder(string dir, string? classesNpy = null)
     {
         if (!Directory.Exists(dir)) throw UnsupException.ForFile(dir, "priors folder not found");
         string labels = Need(dir, LabelsFile), means = Need(dir, MeansFile), stds = Need(dir, StdsFile);
-        classesNpy ??= File.Exists(Path.Combine(dir, ContrastClassesFile)) ? Path.Combine(dir, ContrastClassesFile) : null;
-        if (classesNpy is not null) return FromSynthSegFiles(labels, classesNpy, means, stds);
-        using var scope = NewDisposeScope();
-        var ids = NpyReader.Read(labels).to(ScalarType.Int64).flatten().data<long>().ToArray();
-        var (meanRows, stdRows) = ReadPriors(means, stds);
-        var classes = SynthSegT1Classes.For(ids, labels, meanRows[0].Length);
-        return new LabelIntensityPriors(ids, classes, meanRows[0], meanRows[1], stdRows[0], stdRows[1]);
+        if (string.Equals(classesNpy, ReconstructedPairing, StringComparison.OrdinalIgnoreCase))
+        {
+            Console.Error.WriteLine($"warning: --classes {ReconstructedPairing}: Unsup's reconstructed label pairing differs from SynthSeg's " +
+                                    $"{ContrastClassesFile} for hippocampus, amygdala, caudate, accumbens, thalamus, putamen, pallidum, " +
+                                    "ventral DC, vessels and the extra-cerebral labels; use SynthSeg's file when you have it");
+            using var scope = NewDisposeScope();
+            var ids = NpyReader.Read(labels).to(ScalarType.Int64).flatten().data<long>().ToArray();
+            var (meanRows, stdRows) = ReadPriors(means, stds);
+            var classes = SynthSegT1Classes.For(ids, labels, meanRows[0].Length);
+            return new LabelIntensityPriors(ids, classes, meanRows[0], meanRows[1], stdRows[0], stdRows[1]);
+        }
+        if (classesNpy is null)
+        {
+            classesNpy = Path.Combine(dir, ContrastClassesFile);
+            if (!File.Exists(classesNpy))
+                throw UnsupException.ForFile(classesNpy, $"not found: SynthSeg pairs {LabelsFile} with the T1 priors through this file " +
+                                                         "(SynthSeg's data/labels_classes_priors); add it, give --classes FILE, " +
+                                                         $"or --classes {ReconstructedPairing} for Unsup's reconstructed pairing (not SynthSeg's)");
+        }
+        return FromSynthSegFiles(labels, classesNpy, means, stds);
     }
 
     /// <summary>
@@ -62,7 +78,7 @@ public sealed record LabelIntensityPriors(long[] Labels, int[] ClassOf, double[]
         int nClasses = m[0].Length;
         long maxClass = classes.Max();
         if (maxClass >= nClasses || classes.Min() < 0)
-            throw UnsupException.ForFile(classesNpy, $"uses classes 0..{maxClass} but the priors have {nClasses} columns; SynthSeg's T1 priors go with {ContrastClassesFile} (without --classes, Unsup pairs them itself)");
+            throw UnsupException.ForFile(classesNpy, $"uses classes 0..{maxClass} but the priors have {nClasses} columns; SynthSeg's T1 priors go with {ContrastClassesFile}");
         return new LabelIntensityPriors(labels, classes.Select(c => (int)c).ToArray(), m[0], m[1], s[0], s[1]);
     }
 

@@ -2,13 +2,13 @@ namespace Unsup.Registration.Synthesis;
 
 /// <summary>
 /// Which column of SynthSeg's 25-column T1 priors (prior_means_t1.npy / prior_stds_t1.npy) each generation
-/// label draws from, for folders that lack SynthSeg's own pairing (generation_classes_contrast_specific.npy).
-/// Reconstructed by Unsup, not SynthSeg's file: brain labels take the column whose prior mean is nearest to the
+/// label draws from, reconstructed by Unsup before SynthSeg's own pairing (generation_classes_contrast_specific.npy)
+/// was at hand; kept only behind `--classes unsup` (with a warning). Compared with SynthSeg's file it is right only for
+/// background, CSF, white matter, cortex, cerebellar white matter and brainstem. How it was made: brain labels take the column whose prior mean is nearest to the
 /// structure's mean intensity in a real T1 scan (VoxelMorph's test scan with its FreeSurfer segmentation,
 /// scaled so cerebral white matter sits on the brightest brain column, 160), left and right sharing a column
 /// and all CSF spaces sharing one; the extra-cerebral labels (≥ 500, only seen when the head is kept) take
 /// columns 4–14 in file order, a guess. With skull stripping (the registration default) only the brain rows matter.
-/// Pass SynthSeg's real pairing with `--classes` when you have it.
 /// </summary>
 public static class SynthSegT1Classes
 {

@@ -38,7 +38,8 @@ public static class SynthesisJob
             var labels = maps.Labels[k];
             Tensor image;
             if (q.Deformation is null) image = q.Synthesizer.Synthesize(labels, seed);
-            else (image, labels) = q.Synthesizer.Synthesize(labels, seed, q.Deformation);
+            // flip along each map's own left-right axis, as SynthSeg reads it from the affine
+            else (image, labels) = q.Synthesizer.Synthesize(labels, seed, q.Deformation with { FlipAxis = LeftRightLabels.Axis(maps.Affines[k], labels.shape.Length) });
             string imagePath, labelPath;
             if (single) { imagePath = q.Out; labelPath = q.OutLabels ?? ""; }
             else

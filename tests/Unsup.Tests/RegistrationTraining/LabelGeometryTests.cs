@@ -17,7 +17,7 @@ public class LabelGeometryTests
         var labels = SynthesisTests.Phantom();
         using var gen = new TorchSharp.torch.Generator(5);
         Assert.True((RandomDeformation.None.Apply(labels, gen) == labels).all().item<bool>());
-        var d = new RandomDeformation { MaxRotationDegrees = 15, MaxScaling = 0.15, MaxElasticStdVoxels = 2 };
+        var d = new RandomDeformation { MaxRotationDegrees = 15, MaxScaling = 0.15, MaxVelocityStd = 2, VelocityScale = 0.15 };
         using var g1 = new TorchSharp.torch.Generator(11);
         var moved = d.Apply(labels, g1);
         Assert.Equal(labels.shape, moved.shape);

@@ -65,7 +65,16 @@ public class SynthCliTests
             Assert.Equal([14L, 14, 14], img.Shape);                   // (20 + 2·4) / 2
             Assert.Equal(-2.0, img.Affine[0, 0], 6);                   // 2 mm voxels
             var values = lab.Data.to(ScalarType.Int64).unique().Item1.data<long>().ToArray();
-            Assert.Subset(new HashSet<long> { 0, 2, 3, 4, 41 }, values.ToHashSet());   // no scalp, nothing invented
+            // no scalp, nothing invented; a left-right flip renames cortex 3 and ventricle 4 as their right partners 42, 43
+            Assert.Subset(new HashSet<long> { 0, 2, 3, 4, 41, 42, 43 }, values.ToHashSet());
+        }
+        var kept = UnsupProcess.Run("synth", "--labels", dir.File("maps"), "--priors", "builtin", "--crop", "brain", "--downsample", "2", "--deform", "--no-flip",
+            "--out", dir.File("out2"));
+        Assert.True(kept.ExitCode == 0, kept.Stderr);
+        foreach (var s in new[] { "s0", "s1" })
+        {
+            using var lab = NiftiReader.Read(dir.File($"out2/labels/{s}.nii.gz"));
+            Assert.Subset(new HashSet<long> { 0, 2, 3, 4, 41 }, lab.Data.to(ScalarType.Int64).unique().Item1.data<long>().ToHashSet());
         }
     }
 
@@ -104,6 +113,11 @@ public class SynthCliTests
         float Mean(params long[] ids) => x[ids.Select(id => l == id).Aggregate((p, q) => p.logical_or(q))].mean().item<float>();
         float wm = Mean(2, 41), cortex = Mean(3, 42), ventricles = Mean(4, 43), background = Mean(0);
         Assert.True(wm > cortex && cortex > ventricles && ventricles > background, $"WM {wm}, cortex {cortex}, ventricles {ventricles}, background {background}");
+        Assert.DoesNotContain("warning", r.Stderr);   // SynthSeg's own pairing file, no reconstruction
+        var old = UnsupProcess.Run("synth", "--labels", seg, "--priors", priors, "--classes", "unsup", "--crop", "brain", "--downsample", "4",
+            "--out", dir.File("old.nii.gz"));
+        Assert.True(old.ExitCode == 0, old.Stderr);
+        Assert.Contains("warning: --classes unsup", old.Stderr);
     }
 
     [Fact]

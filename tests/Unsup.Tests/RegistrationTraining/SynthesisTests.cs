@@ -18,7 +18,7 @@ public class SynthesisTests
         return l;
     }
 
-    static LabelImageSynthesizer Plain(LabelIntensityPriors p) => new(p) { BlurSigma = 0, BiasFieldStd = 0, NoiseStd = 0 };
+    static LabelImageSynthesizer Plain(LabelIntensityPriors p) => new(p) { BlurSigma = 0, BiasFieldStd = 0, NoiseStd = 0, GammaStd = 0 };
 
     [Fact]
     public void SameSeedSameImageOtherSeedOtherImageAndTheGridIsKept()
@@ -82,7 +82,7 @@ public class SynthesisTests
         var labels = Phantom();
         var flat = Plain(priors).Synthesize(labels, 3);
         Assert.Equal(0f, flat[labels == 2].std().item<float>(), 5);
-        var biased = new LabelImageSynthesizer(priors) { BlurSigma = 0, BiasFieldStd = 0.5, NoiseStd = 0 };
+        var biased = new LabelImageSynthesizer(priors) { BlurSigma = 0, BiasFieldStd = 0.5, BiasFieldScale = 0.2, BiasFieldProbability = 1, NoiseStd = 0, GammaStd = 0 };
         // a bias field is smooth: neighbouring voxels differ far less than the field varies across the structure
         // (a white-matter block clear of the ventricle)
         var b = biased.Synthesize(labels, 3);
@@ -92,7 +92,7 @@ public class SynthesisTests
         Assert.True(spread > 0.01f, $"no bias field visible (spread {spread})");
         Assert.True(step < spread / 3, $"bias field not smooth: step {step}, spread {spread}");
         Assert.True((b == biased.Synthesize(labels, 3)).all().item<bool>());
-        var noisy = new LabelImageSynthesizer(priors) { BlurSigma = 0, BiasFieldStd = 0, NoiseStd = 10 };
+        var noisy = new LabelImageSynthesizer(priors) { BlurSigma = 0, BiasFieldStd = 0, NoiseStd = 10, GammaStd = 0 };
         Assert.True(noisy.Synthesize(labels, 4)[labels == 0].std().item<float>() > 0);   // noise reaches the background too, as in a scan
         var stripped = new LabelImageSynthesizer(priors) { BlurSigma = 1, BiasFieldStd = 0, NoiseStd = 10, ZeroBackground = true }.Synthesize(labels, 4);
         Assert.Equal(0f, stripped[labels == 0].abs().max().item<float>());                // ... unless skull stripping removed it
