@@ -1,4 +1,5 @@
 using Unsup.IO.Numpy;
+using Unsup.Registration.Metrics;
 using Unsup.Registration;
 using Unsup.Registration.Synthesis;
 using static TorchSharp.torch;
