@@ -15,7 +15,7 @@ namespace Unsup.Moco.Evaluation;
 /// Grayscale images fed to a 3-channel backbone (e.g. ImageNet weights on Fashion-MNIST) are repeated over the three channels.
 /// </summary>
 public sealed class EncoderFeatures(ResNet backbone, nn.Module<Tensor, Tensor>? head, Normalize normalize, Device device, int batchSize = 256,
-    string source = "the encoder", string format = "", ProgressMode progress = ProgressMode.Quiet)
+    string source = "the encoder", string format = "", ProgressMode progressMode = ProgressMode.Quiet)
 {
     /// <summary>A pretrained encoder with its normalisation (Fashion-MNIST statistics for 1-channel backbones, ImageNet for 3-channel ones).</summary>
     /// <param name="progress">How <see cref="Extract(Tensor, string, bool)"/> shows its progress bar.</param>
@@ -25,7 +25,7 @@ public sealed class EncoderFeatures(ResNet backbone, nn.Module<Tensor, Tensor>? 
     /// <summary><see cref="Extract(Tensor, bool, Action{long, long})"/> with a progress bar named <paramref name="label"/>.</summary>
     public Tensor Extract(Tensor images, string label, bool useHead = false)
     {
-        using var bar = new ProgressReporter(label, images.shape[0], mode: progress);
+        using var bar = new ProgressReporter(label, images.shape[0], mode: progressMode);
         return Extract(images, useHead, (done, _) => bar.Update(done));
     }
 

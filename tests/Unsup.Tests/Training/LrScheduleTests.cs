@@ -43,5 +43,8 @@ public class LrScheduleTests
         Assert.All(opt.ParamGroups, g => Assert.Equal(0.002, g.LearningRate, 12));
         LrSchedule.StepDecay(5, 0.1).Apply(opt, 0);
         Assert.All(opt.ParamGroups, g => Assert.Equal(0.2, g.LearningRate, 12));
+        // SYMNet's Adam at a constant rate keeps the rate it was created with
+        using var adam = torch.optim.Adam(m.parameters(), lr: 1e-4);
+        Assert.Equal(1e-4, LrSchedule.Constant().Apply(adam, 500), 15);
     }
 }
