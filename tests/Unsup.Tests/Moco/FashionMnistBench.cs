@@ -93,6 +93,7 @@ public class FashionMnistBench(ITestOutputHelper output)
         foreach (var m in Unsup.Training.MetricsLog.Read(Path.Combine(runDir, "metrics.jsonl")).Where(m => m.Values.ContainsKey("knn")))
             Log($"step {m.Step} epoch {m.Epoch}: kNN {m.Get("knn"):P2}");
         double init = result.KnnInit!.Value, last = result.KnnLast!.Value;
+        Directory.Delete(runDir, recursive: true);
         Log($"done in {total.Elapsed.TotalMinutes:F1} min; kNN random init {init:P2} -> trained {last:P2}; rss {rss0 >> 20} -> {Process.GetCurrentProcess().WorkingSet64 >> 20} MB");
         Assert.True(last > init, $"kNN did not improve: {init:P2} -> {last:P2}");
     }
