@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Unsup.Moco.Augment;
 using Unsup.Moco.Models;
+using Unsup.Training;
 
 namespace Unsup.Moco;
 
@@ -93,7 +94,8 @@ public sealed record MocoConfig
         if (Temperature <= 0) throw new UnsupException($"--moco-t {Temperature}: must be positive");
         if (Epochs < 1) throw new UnsupException($"--epochs {Epochs}: must be positive");
         if (BaseLr <= 0) throw new UnsupException($"--lr {BaseLr}: must be positive");
-        if (!LearningRateSchedule.Kinds.Contains(Schedule)) throw new UnsupException($"--schedule {Schedule}: expected cosine or step");
+        if (!LrSchedule.Kinds.Contains(Schedule)) throw new UnsupException($"--schedule {Schedule}: expected {string.Join(", ", LrSchedule.Kinds)}");
+        if (WarmupEpochs < 0 || WarmupEpochs > Epochs) throw new UnsupException($"--warmup-epochs {WarmupEpochs}: must be between 0 and --epochs {Epochs}");
         if (!MocoAugmentation.Presets.Contains(Augmentation)) throw new UnsupException($"--aug {Augmentation}: expected v1, v2 or cifar");
         if (InChannels is not (1 or 3)) throw new UnsupException($"{InChannels} image channels: expected 1 or 3");
         _ = ResNetOptions.Parse(Arch);
@@ -107,7 +109,12 @@ public sealed record MocoConfig
 
     public MocoAugmentation BuildAugmentation(Normalize normalize) => MocoAugmentation.Create(Augmentation, CropSize, normalize, CropScaleMin);
 
-    public LearningRateSchedule BuildSchedule() => new(Lr, Epochs, Schedule, Milestones, 0.1, WarmupEpochs);
+    /// <summary>
+    /// The per-step schedule (factor on <see cref="Lr"/>) for epochs of <paramref name="stepsPerEpoch"/> steps: warm-up
+    /// and milestones given in epochs become steps, so a fractional --warmup-epochs rounds to whole steps.
+    /// </summary>
+    public LrSchedule BuildSchedule(long stepsPerEpoch) =>
+        LrSchedule.Create(Schedule, Epochs * stepsPerEpoch, (long)Math.Round(WarmupEpochs * stepsPerEpoch), Milestones.Select(m => m * stepsPerEpoch), 0.1);
 
     static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 

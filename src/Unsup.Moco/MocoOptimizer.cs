@@ -26,10 +26,4 @@ public static class MocoOptimizer
         };
         return optim.SGD(groups, lr, momentum, weight_decay: weightDecay);
     }
-
-    /// <summary>Sets every group's learning rate (the schedule's value for this epoch or step).</summary>
-    public static void SetLearningRate(SGD optimizer, double lr)
-    {
-        foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
-    }
 }

@@ -33,7 +33,7 @@ public static class MocoCommands
         var batch = new Option<int?>("--batch-size") { Description = "Images per step (preset: 256; cifar 512)" };
         var lr = new Option<double?>("--lr") { Description = "Base learning rate per 256 images, scaled with the batch size (preset: 0.03)" };
         var schedule = new Option<string?>("--schedule") { Description = "cosine | step (x0.1 at --milestones)" };
-        var warmup = new Option<double?>("--warmup-epochs") { Description = "Linear warm-up epochs" };
+        var warmup = new Option<double?>("--warmup-epochs") { Description = "Linear warm-up epochs: the rate rises every step and reaches the base rate at the last warm-up step" };
         var wd = new Option<double?>("--wd") { Description = "Weight decay (preset: 1e-4; cifar 5e-4)" };
         var noBnWd = new Option<bool>("--no-bn-bias-decay") { Description = "Exclude BN parameters and biases from weight decay" };
         var k = new Option<int?>("--moco-k") { Description = "Queue size K (preset: 65536; cifar 4096)" };

@@ -58,12 +58,7 @@ public static class MocoUseCommands
         catch { train.Dispose(); test?.Dispose(); throw; }
     }
 
-    static Tensor Features(ParseResult r, PretrainedEncoder enc, ImageDataset set, Device device, int batch, bool head, string what)
-    {
-        var mode = r.GetValue(GlobalOptions.Quiet) ? ProgressMode.Quiet : ProgressMode.Auto;
-        using var progress = new ProgressReporter(what, set.Count, mode: mode);
-        return EncoderFeatures.Extract(enc, set.Images, device, head, batch, (done, _) => progress.Update(done));
-    }
+    static ProgressMode Progress(ParseResult r) => r.GetValue(GlobalOptions.Quiet) ? ProgressMode.Quiet : ProgressMode.Auto;
 
     static void Header(ParseResult r, Loaded l)
     {
@@ -75,7 +70,7 @@ public static class MocoUseCommands
         if (l.Test != null) Console.WriteLine($"test     {l.Test}");
     }
 
-    static string Pct(double v) => double.IsNaN(v) ? "n/a" : v.ToString("P2", CultureInfo.InvariantCulture);
+    static string Pct(double v) => LinearProbeJob.Pct(v);
 
     public static Command Knn()
     {
@@ -94,21 +89,16 @@ public static class MocoUseCommands
             var device = GlobalOptions.Apply(r);
             using var l = Load(r, weights, data, imageSize, maxImages, maxTest, randomInit, needLabels: true);
             Header(r, l);
-            using var bank = Features(r, l.Encoder, l.Train, device, r.GetValue(batch), false, "train features");
-            using var queries = Features(r, l.Encoder, l.Test!, device, r.GetValue(batch), false, "test features");
-            using var yBank = tensor(l.Train.Labels!);
-            using var yTest = tensor(l.Test!.Labels!);
-            var res = KnnEvaluation.Evaluate(bank, yBank, queries, yTest, l.Train.ClassCount, r.GetValue(k), r.GetValue(t));
-            Console.WriteLine($"kNN (k {res.K}, t {res.Temperature.ToString(CultureInfo.InvariantCulture)}, {res.Queries} test images, bank {bank.shape[0]})");
-            Console.WriteLine($"{"features",-28} {"top-1",8} {"top-5",8}");
-            Console.WriteLine($"{(r.GetValue(randomInit) ? "random init" : "encoder") + $" ({bank.shape[1]}-d)",-28} {Pct(res.Top1),8} {Pct(res.Top5),8}");
-            if (r.GetValue(pixels))
+            var job = KnnJob.Run(l.Encoder, l.Train, l.Test!, new KnnJobOptions
             {
-                using var scope = NewDisposeScope();
-                var px = KnnEvaluation.Evaluate(Moco.Augment.MocoAugmentation.ToUnitFloat(l.Train.Images).flatten(1), yBank,
-                    Moco.Augment.MocoAugmentation.ToUnitFloat(l.Test.Images).flatten(1), yTest, l.Train.ClassCount, r.GetValue(k), r.GetValue(t));
+                K = r.GetValue(k), Temperature = r.GetValue(t), Pixels = r.GetValue(pixels), Device = device, FeatureBatch = r.GetValue(batch), Progress = Progress(r),
+            });
+            var res = job.Encoder;
+            Console.WriteLine($"kNN (k {res.K}, t {res.Temperature.ToString(CultureInfo.InvariantCulture)}, {res.Queries} test images, bank {res.Bank})");
+            Console.WriteLine($"{"features",-28} {"top-1",8} {"top-5",8}");
+            Console.WriteLine($"{(r.GetValue(randomInit) ? "random init" : "encoder") + $" ({job.FeatureDim}-d)",-28} {Pct(res.Top1),8} {Pct(res.Top5),8}");
+            if (job.Pixels is KnnResult px)
                 Console.WriteLine($"{"raw pixels",-28} {Pct(px.Top1),8} {Pct(px.Top5),8}");
-            }
             return 0;
         });
         return cmd;
@@ -134,12 +124,9 @@ public static class MocoUseCommands
             var set = test ? l.Test ?? throw new UnsupException($"--data {r.GetValue(data)}: has no test split") : l.Train;
             if (set.Count == 0) throw new UnsupException($"--data {r.GetValue(data)}: the {r.GetValue(split)} split is empty");
             Header(r, l);
-            using var f = Features(r, l.Encoder, set, device, r.GetValue(batch), r.GetValue(head), "embed");
-            string prefix = test ? "test" : "train";
-            var sources = set.Sources ?? Enumerable.Range(0, (int)set.Count).Select(i => $"{set.Name}:{prefix}:{i}").ToArray();
             string path = r.GetValue(outFile)!;
-            EmbeddingFiles.Write(path, f, sources, set.Labels, set.ClassNames);
-            Console.WriteLine($"wrote {path} [{f.shape[0]} x {f.shape[1]}] ({(r.GetValue(head) ? "head, L2-normalised" : "pooled backbone features")}) and {EmbeddingFiles.IndexPath(path)}");
+            var (rows, dim) = EmbedJob.Run(l.Encoder, set, test ? "test" : "train", path, r.GetValue(head), device, r.GetValue(batch), Progress(r));
+            Console.WriteLine($"wrote {path} [{rows} x {dim}] ({(r.GetValue(head) ? "head, L2-normalised" : "pooled backbone features")}) and {EmbeddingFiles.IndexPath(path)}");
             return 0;
         });
         return cmd;
@@ -180,61 +167,26 @@ public static class MocoUseCommands
                 Seed = r.GetValue(GlobalOptions.Seed),
             }.Validate();
             using var l = Load(r, weights, data, imageSize, maxImages, maxTest, randomInit, needLabels: true);
-            string dir = r.GetValue(outDir) ?? RunFolder.DefaultPath($"lincls-{DateTime.Now:yyyyMMdd-HHmmss}");
-            var config = new
-            {
-                protocol = augment ? "linear classification, frozen backbone, augmented training crops" : "linear classification on cached frozen features", weights = Path.GetFullPath(r.GetValue(weights)!), source = l.Encoder.Source,
-                format = l.Encoder.Format, encoder = l.Encoder.Describe(), randomInit = r.GetValue(randomInit), data = r.GetValue(data),
-                maxImages = r.GetValue(maxImages), maxTestImages = r.GetValue(maxTest), options.Epochs, options.Lr, options.Schedule,
-                milestones = options.EffectiveMilestones, options.Momentum, options.WeightDecay, options.BatchSize, options.NormalizeFeatures, options.Seed,
-            };
-            var run = RunFolder.Create(dir, config);
-            try { Directory.Delete(run.CheckpointsDir); } catch (IOException) { } // nothing to resume: no checkpoints
             Header(r, l);
-
-            var before = l.Encoder.Backbone.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().cpu());
-            using var xTrain = augment ? null : Features(r, l.Encoder, l.Train, device, r.GetValue(batch), false, "train features");
-            using var xTest = Features(r, l.Encoder, l.Test!, device, r.GetValue(batch), false, "test features");
-            using var yTrain = tensor(l.Train.Labels!);
-            using var yTest = tensor(l.Test!.Labels!);
-
-            bool quiet = r.GetValue(GlobalOptions.Quiet);
-            Action<LinearProbeEpoch> onEpoch = e =>
+            var job = LinearProbeJob.Run(l.Encoder, l.Train, l.Test!, new LinearProbeJobOptions
             {
-                run.Metrics.Append(e.Epoch, new Dictionary<string, double> { ["loss"] = e.Loss, ["top1"] = e.Top1, ["top5"] = e.Top5, ["lr"] = e.Lr }, e.Epoch);
-                if (!quiet && (e.Epoch == 1 || e.Epoch % 10 == 0 || e.Epoch == options.Epochs))
-                    Console.WriteLine($"epoch {e.Epoch,4}/{options.Epochs}  lr {e.Lr,-8:G3} loss {e.Loss,-10:F4} top-1 {Pct(e.Top1),8}  top-5 {Pct(e.Top5),8}");
-            };
-            using var generator = new Generator((ulong)options.Seed + 1);
-            var result = augment
-                ? LinearProbe.Train(l.Train.Count, EncoderFeatures.AugmentedBatches(l.Encoder, l.Train.Images, device, generator), yTrain, xTest, yTest,
-                    l.Train.ClassCount, options, device, onEpoch)
-                : LinearProbe.Train(xTrain!, yTrain, xTest, yTest, l.Train.ClassCount, options, device, onEpoch);
-
-            var changed = l.Encoder.Backbone.state_dict().Where(kv => { using var s = NewDisposeScope(); return !kv.Value.cpu().eq(before[kv.Key]).all().item<bool>(); }).Select(kv => kv.Key).ToList();
-            foreach (var t in before.Values) t.Dispose();
-            if (changed.Count > 0)
-                throw new UnsupException($"internal check failed: the frozen backbone changed during linear training ({string.Join(", ", changed.Take(5))})");
-
-            var perClass = result.PerClassAccuracy;
-            var classNames = l.Train.ClassNames;
-            run.WriteSummary(new
-            {
-                bestTop1 = result.Best.Top1, bestEpoch = result.Best.Epoch, lastTop1 = result.Last.Top1, lastTop5 = result.Last.Top5, bestTop5 = result.History.Max(e => e.Top5),
-                lastLoss = result.Last.Loss, backboneUnchanged = true, featureDim = xTest.shape[1], trainImages = l.Train.Count, testImages = l.Test.Count,
-                perClassAccuracy = classNames.Select((n, i) => new { @class = n, accuracy = perClass[i] }).ToArray(),
-                confusion = Enumerable.Range(0, classNames.Length).Select(i => Enumerable.Range(0, classNames.Length).Select(j => result.Confusion[i, j]).ToArray()).ToArray(),
+                OutDir = r.GetValue(outDir) ?? RunFolder.DefaultPath($"lincls-{DateTime.Now:yyyyMMdd-HHmmss}"),
+                Probe = options, Augmented = augment, Device = device, FeatureBatch = r.GetValue(batch), Progress = Progress(r),
+                Log = r.GetValue(GlobalOptions.Quiet) ? null : Console.Out,
+                Describe = new Dictionary<string, object?>
+                {
+                    ["weights"] = Path.GetFullPath(r.GetValue(weights)!), ["randomInit"] = r.GetValue(randomInit), ["data"] = r.GetValue(data),
+                    ["maxImages"] = r.GetValue(maxImages), ["maxTestImages"] = r.GetValue(maxTest),
+                },
             });
-            LossPlot.WriteFromFile(run.MetricsPath, run.PlotPath("accuracy"), ["top1", "top5"], "linear classifier: test accuracy", byEpoch: true);
-            LossPlot.WriteFromFile(run.MetricsPath, run.PlotPath("loss"), ["loss"], "linear classifier: training loss", byEpoch: true);
-            ConfusionMatrixPng.Write(run.PlotPath("confusion"), result.Confusion, classNames, $"linear classifier, epoch {result.Last.Epoch}: top-1 {Pct(result.Last.Top1)}");
-
+            var result = job.Result;
+            var perClass = result.PerClassAccuracy;
             Console.WriteLine();
             Console.WriteLine($"{"",-12} {"top-1",8} {"top-5",8}");
             Console.WriteLine($"{$"best (ep {result.Best.Epoch})",-12} {Pct(result.Best.Top1),8} {Pct(result.History.Max(e => e.Top5)),8}");
             Console.WriteLine($"{"last",-12} {Pct(result.Last.Top1),8} {Pct(result.Last.Top5),8}");
-            Console.WriteLine("per class:   " + string.Join("  ", classNames.Select((n, i) => $"{n} {Pct(perClass[i])}")));
-            Console.WriteLine($"backbone unchanged: yes ({before.Count} tensors compared). Output: {run.Root}");
+            Console.WriteLine("per class:   " + string.Join("  ", l.Train.ClassNames.Select((n, i) => $"{n} {Pct(perClass[i])}")));
+            Console.WriteLine($"backbone unchanged: yes ({job.TensorsCompared} tensors compared). Output: {job.RunDir}");
             return 0;
         });
         return cmd;
@@ -258,52 +210,21 @@ public static class MocoUseCommands
         {
             var device = GlobalOptions.Apply(r);
             if ((r.GetValue(query) == null) == (r.GetValue(queryRow) == null)) throw new UnsupException("give either --query FILE or --query-row N");
-            string indexPath = r.GetValue(index)!;
-            using var bank = Unsup.IO.Numpy.NpyReader.Read(indexPath);
-            var rows = EmbeddingFiles.ReadIndex(indexPath);
             using var l = Load(r, weights, data, imageSize, maxImages, null, null, needLabels: false);
             var set = r.GetValue(split) == "test" ? l.Test ?? throw new UnsupException($"--data {r.GetValue(data)}: has no test split") : l.Train;
-            if (bank.dim() != 2 || bank.shape[0] != set.Count || rows.Count != set.Count)
-                throw UnsupException.ForFile(indexPath, $"has {(bank.dim() == 2 ? bank.shape[0] : -1)} rows ({rows.Count} in the CSV) but the {r.GetValue(split)} split has {set.Count} images: " +
-                                                        "make the index with the same --data, --split and --max-images");
-            bool head = l.Encoder.Head != null && bank.shape[1] != l.Encoder.Options.FeatureDim;
-            Tensor queryImage;
-            string queryName;
-            if (r.GetValue(queryRow) is int row)
+            var job = NeighborsJob.Run(l.Encoder, set, new NeighborsJobOptions
             {
-                if (row < 0 || row >= set.Count) throw new UnsupException($"--query-row {row}: the split has rows 0..{set.Count - 1}");
-                queryImage = set.Images.narrow(0, row, 1).clone();
-                queryName = $"row {row} ({rows[row].Source})";
-            }
-            else
-            {
-                string file = r.GetValue(query)!;
-                if (!File.Exists(file)) throw UnsupException.ForFile(file, "query image not found");
-                var tmp = Directory.CreateTempSubdirectory("unsup-query-");
-                try
-                {
-                    File.Copy(file, Path.Combine(tmp.FullName, Path.GetFileName(file)));
-                    using var q = ImageFolder.Load(tmp.FullName, new ImageFolderOptions { Channels = set.Channels, Size = set.Height, MaxThreads = 1 });
-                    queryImage = q.Images.clone();
-                }
-                finally { tmp.Delete(true); }
-                queryName = file;
-            }
-            using var _q = queryImage;
-            using var qf = EncoderFeatures.Extract(l.Encoder, queryImage, device, head);
-            var hits = NearestNeighbors.Search(bank, qf, r.GetValue(k))[0];
-            Console.WriteLine($"nearest to {queryName} by cosine similarity of the {(head ? "head output" : "backbone features")}:");
+                IndexPath = r.GetValue(index)!, Split = r.GetValue(split)!, QueryRow = r.GetValue(queryRow), QueryFile = r.GetValue(query),
+                K = r.GetValue(k), OutPng = r.GetValue(png), Device = device,
+            });
+            Console.WriteLine($"nearest to {job.QueryName} by cosine similarity of the {(job.Head ? "head output" : "backbone features")}:");
             Console.WriteLine($"{"rank",4} {"similarity",10} {"row",7}  source  class");
-            for (int i = 0; i < hits.Length; i++)
-                Console.WriteLine($"{i + 1,4} {hits[i].Similarity,10:F4} {hits[i].Row,7}  {rows[(int)hits[i].Row].Source}  {rows[(int)hits[i].Row].Class}");
-            if (r.GetValue(png) is string outPng)
+            for (int i = 0; i < job.Neighbors.Count; i++)
             {
-                using var idx = tensor(hits.Select(h => h.Row).ToArray());
-                using var neighbours = set.Images.index_select(0, idx);
-                using var strip = cat([queryImage.expand(-1, set.Channels, -1, -1).to(ScalarType.Byte), neighbours], 0);
-                ImageStripPng.Write(outPng, strip, ["query", .. hits.Select(h => h.Similarity.ToString("F3", CultureInfo.InvariantCulture))]);
-                Console.WriteLine($"wrote {outPng}");
+                var h = job.Neighbors[i];
+                Console.WriteLine($"{i + 1,4} {h.Similarity,10:F4} {h.Row,7}  {h.Source}  {h.Class}");
             }
+            if (r.GetValue(png) is string outPng) Console.WriteLine($"wrote {outPng}");
             return 0;
         });
         return cmd;

@@ -1,4 +1,5 @@
 using TorchSharp;
+using Unsup.Training;
 using static TorchSharp.torch;
 
 namespace Unsup.Moco.Evaluation;
@@ -25,7 +26,7 @@ public sealed record LinearProbeOptions
     {
         if (Epochs < 1) throw new UnsupException($"--epochs {Epochs}: must be positive");
         if (!(Lr > 0)) throw new UnsupException($"--lr {Lr}: must be positive");
-        if (!LearningRateSchedule.Kinds.Contains(Schedule)) throw new UnsupException($"--schedule {Schedule}: expected step or cosine");
+        if (!LrSchedule.Kinds.Contains(Schedule)) throw new UnsupException($"--schedule {Schedule}: expected {string.Join(", ", LrSchedule.Kinds)}");
         if (BatchSize < 1) throw new UnsupException($"--batch-size {BatchSize}: must be positive");
         return this;
     }
@@ -59,7 +60,8 @@ public sealed record LinearProbeResult(IReadOnlyList<LinearProbeEpoch> History, 
 
 /// <summary>
 /// The linear classification protocol on frozen features: Linear(D, classes) with weights N(0, 0.01) and zero bias,
-/// SGD with momentum, cross-entropy, the step (or cosine) schedule per epoch, top-1/top-5 on the test features after
+/// SGD with momentum, cross-entropy, the step (or cosine) <see cref="LrSchedule"/> per step (step milestones fall on
+/// epoch boundaries, as the paper's per-epoch schedule), top-1/top-5 on the test features after
 /// every epoch. Works on cached features (the backbone is frozen and in eval mode, so its features never change):
 /// the CPU cost per epoch is one small matrix product instead of a pass through the network.
 /// A non-finite loss stops training with an <see cref="UnsupException"/> that says what to change.
@@ -103,7 +105,8 @@ public static class LinearProbe
         }
         linear.to(device);
         using var sgd = optim.SGD(linear.parameters(), options.Lr, options.Momentum, weight_decay: options.WeightDecay);
-        var schedule = new LearningRateSchedule(options.Lr, options.Epochs, options.Schedule, options.EffectiveMilestones);
+        long stepsPerEpoch = (trainCount + options.BatchSize - 1) / options.BatchSize;
+        var schedule = LrSchedule.Create(options.Schedule, options.Epochs * stepsPerEpoch, 0, options.EffectiveMilestones.Select(m => m * stepsPerEpoch));
         var generator = new Generator((ulong)options.Seed);
 
         var history = new List<LinearProbeEpoch>();
@@ -111,8 +114,7 @@ public static class LinearProbe
         Tensor? lastPred = null;
         for (int epoch = 0; epoch < options.Epochs; epoch++)
         {
-            double lr = schedule.At(epoch);
-            foreach (var g in sgd.ParamGroups) g.LearningRate = lr;
+            double lr = schedule.Factor(epoch * stepsPerEpoch) * options.Lr;   // the epoch's first step: what the log reports
             using var epochScope = NewDisposeScope();
             var order = randperm(n, generator: generator).to(device);
             double lossSum = 0;
@@ -121,13 +123,14 @@ public static class LinearProbe
             {
                 using var step = NewDisposeScope();
                 var idx = order.narrow(0, start, Math.Min(options.BatchSize, n - start));
+                double stepLr = schedule.Apply(sgd, epoch * stepsPerEpoch + start / options.BatchSize);
                 var loss = nn.functional.cross_entropy(linear.call(Prepare(trainBatch(idx), options, device)), yTrain[idx]);
                 sgd.zero_grad();
                 loss.backward();
                 sgd.step();
                 double l = loss.item<float>();
                 if (!double.IsFinite(l))
-                    throw new UnsupException($"the linear classifier diverged: loss {l} at epoch {epoch + 1} with lr {lr:G3}" +
+                    throw new UnsupException($"the linear classifier diverged: loss {l} at epoch {epoch + 1} with lr {stepLr:G3}" +
                         (options.NormalizeFeatures ? "; try a lower --lr (e.g. 1 or 0.1)" : "; try --normalize-features or a lower --lr (e.g. 1 or 0.1)"));
                 lossSum += l * idx.shape[0];
                 seen += idx.shape[0];

@@ -38,19 +38,17 @@ public static class MocoPretraining
             ? RunFolder.Open(o.RunDir).ReadConfig<MocoConfig>()
             : o.Config with { InChannels = (int)data.Channels };
         var normalize = Normalize.ForChannels(data.Channels);
-        using var trainer = new MocoTrainer(config, o.Device, normalize);
-
         long n = data.TrainImages.shape[0];
+        using var trainer = new MocoTrainer(config, o.Device, normalize, n);
         trainer.CheckImages(data.TrainImages);
-        int stepsPerEpoch = trainer.StepsPerEpoch(n);
-        if (stepsPerEpoch == 0) throw new UnsupException($"--batch-size {config.BatchSize} is larger than the dataset ({n} images)");
+        int stepsPerEpoch = trainer.StepsPerEpoch;
         // The epoch's image order is part of the state, so a checkpoint taken mid-epoch (time limit) resumes exactly.
         using var order = zeros(n, dtype: ScalarType.Int64);
         var state = new TrainingState().AddModule("moco", trainer.Model).AddOptimizer("sgd", trainer.Optimizer).AddTensor("epoch_order", order);
         using var session = TrainingSession.Start(new TrainingSessionOptions
         {
             RunDir = o.RunDir, Config = config, Resume = o.Resume, Label = "moco",
-            TotalSteps = (long)config.Epochs * stepsPerEpoch, CheckpointEvery = stepsPerEpoch,
+            TotalSteps = trainer.TotalSteps, CheckpointEvery = stepsPerEpoch,
             Progress = o.Progress, Log = o.Log,
         }, state);
         var run = session.Run;
@@ -59,7 +57,7 @@ public static class MocoPretraining
         double? knnInit = null, knnLast = null;
         if (monitor && state.Step == 0)
         {
-            knnInit = trainer.KnnAccuracy(data, o.KnnBank);
+            knnInit = trainer.Knn(data, o.KnnBank).Top1;
             run.Metrics.Append(0, new Dictionary<string, double> { ["knn"] = knnInit.Value }, 0);
             session.Progress.Message($"kNN top-1 at random initialisation: {knnInit:P2}");
         }
@@ -68,44 +66,40 @@ public static class MocoPretraining
         double lastLoss = double.NaN, rate = 0;
         int epochsThisCall = 0;
         bool timeUp = false;
-        while (state.Step < (long)config.Epochs * stepsPerEpoch && !timeUp && (o.StopAfterEpochs is not int stop || epochsThisCall < stop))
+        while (state.Step < trainer.TotalSteps && !timeUp && (o.StopAfterEpochs is not int stop || epochsThisCall < stop))
         {
-            int epoch = (int)(state.Step / stepsPerEpoch);
-            int first = (int)(state.Step % stepsPerEpoch);
-            if (first == 0)
-                using (var fresh = trainer.NewEpochOrder(n)) order.copy_(fresh);
-            trainer.Epoch = epoch;
-            double lr = trainer.StartEpoch(epoch);
-            state.Epoch = epoch;
+            int epoch = trainer.EpochOf(state.Step);
+            state.Epoch = epoch;                       // recorded in metrics and checkpoints; derived from the step only
+            long first = state.Step, end = (long)(epoch + 1) * stepsPerEpoch;
+            if (first % stepsPerEpoch == 0)
+                using (var fresh = trainer.NewEpochOrder()) order.copy_(fresh);
             var epochClock = Stopwatch.StartNew();
             double lossSum = 0, top1Sum = 0;
-            int s = first;
-            for (; s < stepsPerEpoch; s++)
+            while (state.Step < end)
             {
-                long step = state.Step + 1;
-                var (loss, top1) = trainer.Step(data.TrainImages, order, s, l => session.Guard.CheckLoss(step, l));
-                lossSum += loss; top1Sum += top1;
-                double ips = (s - first + 1) * (double)config.BatchSize / epochClock.Elapsed.TotalSeconds;
-                session.CompleteStep(("loss", loss), ("top1", top1), ("lr", lr), ("img_per_s", ips));
+                var r = trainer.Step(data.TrainImages, order, state.Step, session.Guard);
+                lossSum += r.Loss; top1Sum += r.Top1;
+                double ips = (state.Step - first + 1) * (double)config.BatchSize / epochClock.Elapsed.TotalSeconds;
+                session.CompleteStep(("loss", r.Loss), ("top1", r.Top1), ("lr", r.Lr), ("img_per_s", ips));
                 rate = ips;
-                if (o.TimeLimit is TimeSpan limit && clock.Elapsed >= limit && s + 1 < stepsPerEpoch)
+                if (o.TimeLimit is TimeSpan limit && clock.Elapsed >= limit && state.Step < end)
                 {
                     session.SaveCheckpoint();
-                    session.Progress.Message($"time limit {limit.TotalMinutes:F0} min reached in epoch {epoch + 1} (step {s + 1}/{stepsPerEpoch}); checkpoint saved, --resume continues");
-                    timeUp = true; s++;
+                    session.Progress.Message($"time limit {limit.TotalMinutes:F0} min reached in epoch {epoch + 1} (step {state.Step % stepsPerEpoch}/{stepsPerEpoch}); checkpoint saved, --resume continues");
+                    timeUp = true;
                     break;
                 }
             }
-            int done = s - first;
+            long done = state.Step - first;
             lastLoss = lossSum / Math.Max(1, done);
-            bool epochComplete = s == stepsPerEpoch;
-            if (epochComplete) { epochsThisCall++; trainer.Epoch = epoch + 1; }
+            bool epochComplete = state.Step == end;
+            if (epochComplete) epochsThisCall++;
             var epochMetrics = new Dictionary<string, double> { ["epoch_loss"] = lastLoss, ["epoch_top1"] = top1Sum / Math.Max(1, done), ["rss_mb"] = MemoryReport.RssBytes() / 1048576.0 };
-            string line = $"epoch {epoch + 1}/{config.Epochs}{(epochComplete ? "" : $" (stopped at step {s}/{stepsPerEpoch})")}: loss {lastLoss:F4}, " +
+            string line = $"epoch {epoch + 1}/{config.Epochs}{(epochComplete ? "" : $" (stopped at step {state.Step % stepsPerEpoch}/{stepsPerEpoch})")}: loss {lastLoss:F4}, " +
                           $"contrastive top-1 {top1Sum / Math.Max(1, done):P1}, {rate:F0} img/s";
             if (monitor && (timeUp || (epochComplete && ((epoch + 1) % config.KnnEvery == 0 || epoch + 1 == config.Epochs))))
             {
-                knnLast = trainer.KnnAccuracy(data, o.KnnBank);
+                knnLast = trainer.Knn(data, o.KnnBank).Top1;
                 epochMetrics["knn"] = knnLast.Value;
                 line += $", kNN top-1 {knnLast:P2}";
             }

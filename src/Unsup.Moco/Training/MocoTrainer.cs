@@ -1,15 +1,21 @@
-using System.Diagnostics;
 using TorchSharp;
 using TorchSharp.Modules;
 using Unsup.Moco.Augment;
+using Unsup.Moco.Evaluation;
+using Unsup.Training;
 using static TorchSharp.torch;
 
 namespace Unsup.Moco.Training;
 
+/// <summary>What one optimizer step reports: InfoNCE loss, contrastive top-1 (positive ranked first of K+1) and the rate it ran at.</summary>
+public readonly record struct MocoStepResult(double Loss, double Top1, double Lr);
+
 /// <summary>
-/// Runs MoCo pre-training epochs over uint8 images: per step, two augmented views on the device, the MoCo step,
-/// backward, SGD. Owns the model, optimiser and augmentation; the caller owns run folders, checkpoints and display
-/// (pass a progress callback). The last partial batch of an epoch is dropped (as in the official loaders).
+/// The maths of MoCo pretraining on a set of uint8 images, one optimizer step at a time: per step, two augmented
+/// views on the device, the MoCo forward, the NaN guard, backward, SGD at the schedule's rate for that step. Owns the
+/// model, optimiser, augmentation and schedule; <see cref="MocoPretraining"/> owns run folders, checkpoints and display.
+/// Everything about position derives from the 0-based global step: the epoch (<see cref="EpochOf"/>), the batch
+/// within the epoch's order and the learning rate. The last partial batch of an epoch is dropped (as in the official loaders).
 /// </summary>
 public sealed class MocoTrainer : IDisposable
 {
@@ -18,17 +24,24 @@ public sealed class MocoTrainer : IDisposable
     public MocoModel Model { get; }
     public SGD Optimizer { get; }
     public MocoAugmentation Augmentation { get; }
-    public LearningRateSchedule Schedule { get; }
+    public LrSchedule Schedule { get; }
     public Normalize Normalize { get; }
-    /// <summary>Epochs completed; set it when resuming from a checkpoint.</summary>
-    public int Epoch { get; set; }
+    /// <summary>Training images per epoch (the schedule's length depends on it).</summary>
+    public long ImageCount { get; }
+    /// <summary>Full batches per epoch.</summary>
+    public int StepsPerEpoch { get; }
+    public long TotalSteps => (long)Config.Epochs * StepsPerEpoch;
     /// <summary>Generator for augmentation and batch order (null = torch's default generator, seeded by TorchRuntime.Seed).</summary>
     public Generator? Generator { get; set; }
 
-    /// <summary>Seeds torch with <see cref="MocoConfig.Seed"/> and builds model, optimiser and augmentation (load a checkpoint afterwards to resume).</summary>
-    public MocoTrainer(MocoConfig config, Device device, Normalize normalize)
+    /// <summary>Seeds torch with <see cref="MocoConfig.Seed"/> and builds model, optimiser, augmentation and schedule (load a checkpoint afterwards to resume).</summary>
+    /// <param name="imageCount">Training images per epoch.</param>
+    public MocoTrainer(MocoConfig config, Device device, Normalize normalize, long imageCount)
     {
         Config = config.Validate();
+        StepsPerEpoch = (int)(imageCount / config.BatchSize);
+        if (StepsPerEpoch == 0) throw new UnsupException($"--batch-size {config.BatchSize} is larger than the dataset ({imageCount} images)");
+        ImageCount = imageCount;
         TorchRuntime.Seed(config.Seed);
         Device = device;
         Normalize = normalize;
@@ -36,80 +49,44 @@ public sealed class MocoTrainer : IDisposable
         Model.to(device);
         Model.train();
         Augmentation = config.BuildAugmentation(normalize);
-        Schedule = config.BuildSchedule();
-        Optimizer = MocoOptimizer.Create(Model.TrainableParameters(), Schedule.At(0), config.SgdMomentum, config.WeightDecay,
+        Schedule = config.BuildSchedule(StepsPerEpoch);
+        Optimizer = MocoOptimizer.Create(Model.TrainableParameters(), config.Lr, config.SgdMomentum, config.WeightDecay,
             config.ExcludeBnBiasFromWeightDecay);
     }
 
+    /// <summary>The 0-based epoch that 0-based step <paramref name="step"/> belongs to.</summary>
+    public int EpochOf(long step) => (int)(step / StepsPerEpoch);
+
+    /// <summary>A random visiting order for one epoch (save it with a checkpoint to resume mid-epoch).</summary>
+    public Tensor NewEpochOrder() => randperm(ImageCount, generator: Generator);
+
     /// <summary>
-    /// One optimisation step on a uint8 batch [B, C, H, W] (any device). Returns (loss, contrastive top-1).
-    /// <paramref name="checkLoss"/> sees the loss before backward (e.g. the run's NaN guard); without it a
-    /// non-finite loss throws an <see cref="UnsupException"/>.
+    /// Optimizer step <paramref name="step"/> (0-based, counted over the whole run): the batch is
+    /// order[i·B .. (i+1)·B) of <paramref name="images"/> with i = step mod <see cref="StepsPerEpoch"/>, at the
+    /// schedule's rate for the step. <paramref name="guard"/> (the run's, so its message names the last checkpoint)
+    /// stops a non-finite loss or gradient before it reaches the weights; without one a run-less guard does.
     /// </summary>
-    public (double loss, double top1) Step(Tensor batch, Action<Tensor>? checkLoss = null)
+    public MocoStepResult Step(Tensor images, Tensor order, long step, NanGuard? guard = null)
     {
+        guard ??= new NanGuard(() => null, null);
         using var scope = NewDisposeScope();
+        double lr = Schedule.Apply(Optimizer, step);
+        Model.train();
         Tensor v1, v2;
         using (var aug = NewDisposeScope())
         {
-            var x = batch.to(Device);
+            var idx = order.narrow(0, step % StepsPerEpoch * Config.BatchSize, Config.BatchSize);
+            var x = images.index_select(0, idx).to(Device);
             (v1, v2) = Augmentation.TwoViews(x, Generator);
             v1.MoveToOuterDisposeScope(); v2.MoveToOuterDisposeScope();
         }
         Optimizer.zero_grad();
         using var output = Model.forward(v1, v2);
-        if (checkLoss is not null) checkLoss(output.Loss);
-        double loss = output.Loss.item<float>();
-        if (!double.IsFinite(loss))
-            throw new UnsupException($"MoCo loss became {loss} at epoch {Epoch + 1}: lower --lr (now {Config.Lr}) or check the data for constant images");
+        guard.CheckLoss(step + 1, output.Loss);
         output.Loss.backward();
+        guard.CheckGradients(step + 1, Model);
         Optimizer.step();
-        return (loss, output.Top1.item<float>());
-    }
-
-    /// <summary>Full batches per epoch (the last partial batch is dropped).</summary>
-    public int StepsPerEpoch(long imageCount) => (int)(imageCount / Config.BatchSize);
-
-    /// <summary>A random visiting order for one epoch (save it with a checkpoint to resume mid-epoch).</summary>
-    public Tensor NewEpochOrder(long imageCount) => randperm(imageCount, generator: Generator);
-
-    /// <summary>Sets the learning rate for <paramref name="epoch"/> (per epoch, as the official code) and train mode; returns the rate.</summary>
-    public double StartEpoch(int epoch)
-    {
-        double lr = Schedule.At(epoch);
-        MocoOptimizer.SetLearningRate(Optimizer, lr);
-        Model.train();
-        return lr;
-    }
-
-    /// <summary>Step <paramref name="stepInEpoch"/> of an epoch: the batch is order[step·B .. (step+1)·B) of <paramref name="images"/>.</summary>
-    public (double loss, double top1) Step(Tensor images, Tensor order, int stepInEpoch, Action<Tensor>? checkLoss = null)
-    {
-        using var scope = NewDisposeScope();
-        var idx = order.narrow(0, (long)stepInEpoch * Config.BatchSize, Config.BatchSize);
-        return Step(images.index_select(0, idx), checkLoss);
-    }
-
-    /// <summary>Trains one epoch (the next one) over all images in a random order.</summary>
-    public MocoEpochResult TrainEpoch(Tensor images, Action<MocoProgress>? progress = null, CancellationToken cancel = default)
-    {
-        CheckImages(images);
-        int steps = StepsPerEpoch(images.shape[0]);
-        double lr = StartEpoch(Epoch);
-        using var order = NewEpochOrder(images.shape[0]);
-        var clock = Stopwatch.StartNew();
-        double lossSum = 0, top1Sum = 0;
-        int batch = Config.BatchSize;
-        for (int s = 0; s < steps; s++)
-        {
-            cancel.ThrowIfCancellationRequested();
-            var (loss, top1) = Step(images, order, s);
-            lossSum += loss; top1Sum += top1;
-            progress?.Invoke(new MocoProgress(Epoch, s + 1, steps, loss, top1, lr, (double)(s + 1) * batch / clock.Elapsed.TotalSeconds));
-        }
-        var result = new MocoEpochResult(Epoch, lossSum / steps, top1Sum / steps, lr, (double)steps * batch / clock.Elapsed.TotalSeconds, clock.Elapsed.TotalSeconds);
-        Epoch++;
-        return result;
+        return new MocoStepResult(output.Loss.item<float>(), output.Top1.item<float>(), lr);
     }
 
     /// <summary>Rejects images the model cannot train on, naming the problem.</summary>
@@ -119,12 +96,15 @@ public sealed class MocoTrainer : IDisposable
             throw new UnsupException($"MoCo training expects uint8 images [N, C, H, W], got {images.dtype} [{string.Join(", ", images.shape)}]");
         if (images.shape[1] != Config.InChannels)
             throw new UnsupException($"the data has {images.shape[1]} channels but the model was built for {Config.InChannels}");
-        if (StepsPerEpoch(images.shape[0]) == 0)
-            throw new UnsupException($"--batch-size {Config.BatchSize} is larger than the dataset ({images.shape[0]} images)");
+        if (images.shape[0] != ImageCount)
+            throw new UnsupException($"the trainer was built for {ImageCount} images but got {images.shape[0]}");
     }
 
-    /// <summary>kNN top-1 of the query backbone's pooled features (bank: training images, queries: test images).</summary>
-    public double KnnAccuracy(MocoData data, int? maxBank = null, int batchSize = 512)
+    /// <summary>
+    /// The kNN monitor: <see cref="KnnEvaluation"/> of the query backbone's pooled features (bank: the first
+    /// <paramref name="maxBank"/> training images, queries: the test images), the number `moco knn` prints for the same weights.
+    /// </summary>
+    public KnnResult Knn(MocoData data, int? maxBank = null, int batchSize = 256)
     {
         if (!data.HasLabels) throw new UnsupException("the kNN monitor needs labelled training and test images");
         var bankImages = data.TrainImages; var bankLabels = data.TrainLabels!;
@@ -132,8 +112,9 @@ public sealed class MocoTrainer : IDisposable
         {
             bankImages = bankImages.narrow(0, 0, m); bankLabels = bankLabels.narrow(0, 0, m);
         }
-        return FeatureExtractor.KnnAccuracy(Model.EncoderQ, bankImages, bankLabels, data.TestImages!, data.TestLabels!,
-            data.NumClasses, Normalize, Device, Config.KnnK, Config.KnnTemperature, batchSize);
+        var extractor = new EncoderFeatures(Model.EncoderQ, null, Normalize, Device, batchSize);
+        return KnnEvaluation.Evaluate(extractor, bankImages, bankLabels, data.TestImages!, data.TestLabels!, data.NumClasses,
+            Config.KnnK, Config.KnnTemperature);
     }
 
     public void Dispose()

@@ -78,6 +78,7 @@ public static class SymNetTraining
             {
                 // fixed i, moving j: the symmetric loss treats both directions alike anyway
                 long seed = PairSeed(config.Seed, step);
+                LrSchedule.Constant().Apply(trainer.Optimizer, state.Step);   // the official SYMNet trains Adam at one rate; the shared schedule keeps that
                 r = trainer.Step(data.TrainingImage(i, seed), data.TrainingImage(j, seed + 1), session.Guard, step);
             }
             lastLoss = r.Total;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.IO.Compression;
 using Unsup.Moco;
 using Unsup.Moco.Augment;
+using Unsup.Moco.Evaluation;
 using Unsup.Moco.Training;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
@@ -10,7 +11,8 @@ namespace Unsup.Tests.Moco;
 
 /// <summary>
 /// Not a unit test: a timed MoCo run on real Fashion-MNIST, skipped unless UNSUP_MOCO_BENCH names a log file.
-/// UNSUP_MOCO_BENCH_MINUTES (default 12) bounds the training time; kNN at random init and after training.
+/// UNSUP_MOCO_BENCH_MINUTES (default 12) bounds the training time; kNN at random init and after training. Trains
+/// through <see cref="MocoPretraining"/>, the job `moco pretrain` runs.
 /// </summary>
 public class FashionMnistBench(ITestOutputHelper output)
 {
@@ -56,7 +58,7 @@ public class FashionMnistBench(ITestOutputHelper output)
         var data = new MocoData(trainImages, trainLabels, testImages, testLabels, 10);
 
         var sw = Stopwatch.StartNew();
-        double raw = KnnClassifier.RawPixelAccuracy(trainImages.narrow(0, 0, bankSize), trainLabels.narrow(0, 0, bankSize), testImages, testLabels, 10);
+        double raw = KnnEvaluation.EvaluatePixels(trainImages.narrow(0, 0, bankSize), trainLabels.narrow(0, 0, bankSize), testImages, testLabels, 10).Top1;
         Log($"raw-pixel kNN (bank {bankSize}, test {testSize}): {raw:P2} in {sw.Elapsed.TotalSeconds:F0}s");
 
         var config = MocoConfig.FromPreset("cifar") with
@@ -65,49 +67,33 @@ public class FashionMnistBench(ITestOutputHelper output)
             Epochs = epochs, QueueSize = 4096, BnSplits = 8,
         };
         Log("config " + config.ToJson().Replace("\n", " ").Replace("  ", ""));
-        using var trainer = new MocoTrainer(config, CPU, Normalize.FashionMnist);
         if (Environment.GetEnvironmentVariable("UNSUP_MOCO_BENCH_PREVIEW") is { Length: > 0 } preview)
-            AugmentationPreview.WritePng(preview, trainImages, trainer.Augmentation, rows: 8, generator: new TorchSharp.torch.Generator(0));
+            AugmentationPreview.WritePng(preview, trainImages, config.BuildAugmentation(Normalize.FashionMnist), rows: 8, generator: new TorchSharp.torch.Generator(0));
         if (Env("UNSUP_MOCO_BENCH_RAW_K1", 0) == 1)
         {
-            using var flatBank = MocoAugmentation.ToUnitFloat(trainImages.narrow(0, 0, bankSize)).flatten(1);
-            using var flatTest = MocoAugmentation.ToUnitFloat(testImages).flatten(1);
-            using var knn1 = new KnnClassifier(flatBank, trainLabels.narrow(0, 0, bankSize), 10, k: 1);
-            Log($"raw-pixel 1-NN cosine (bank {bankSize}, test {testSize}): {knn1.Accuracy(flatTest, testLabels):P2}");
+            var knn1 = KnnEvaluation.EvaluatePixels(trainImages.narrow(0, 0, bankSize), trainLabels.narrow(0, 0, bankSize), testImages, testLabels, 10, k: 1);
+            Log($"raw-pixel 1-NN cosine (bank {bankSize}, test {testSize}): {knn1.Top1:P2}");
         }
-        sw.Restart();
-        double init = trainer.KnnAccuracy(data, bankSize);
-        Log($"kNN at random init: {init:P2} ({sw.Elapsed.TotalSeconds:F0}s)");
-
         using (var g = new TorchSharp.torch.Generator(0))
         {
+            var augmentation = config.BuildAugmentation(Normalize.FashionMnist);
             var batchImages = trainImages.narrow(0, 0, batch);
             var t = Stopwatch.StartNew();
-            for (int i = 0; i < 3; i++) { var (a, b) = trainer.Augmentation.TwoViews(batchImages, g); a.Dispose(); b.Dispose(); }
+            for (int i = 0; i < 3; i++) { var (a, b) = augmentation.TwoViews(batchImages, g); a.Dispose(); b.Dispose(); }
             Log($"augmentation alone: {3 * batch / t.Elapsed.TotalSeconds:F0} img/s (two views each)");
         }
-        var budget = TimeSpan.FromMinutes(minutes);
         var total = Stopwatch.StartNew();
         long rss0 = Process.GetCurrentProcess().WorkingSet64;
-        double last = init;
-        using var cts = new CancellationTokenSource(budget);
-        while (trainer.Epoch < epochs && !cts.IsCancellationRequested)
+        var runDir = Path.Combine(Path.GetTempPath(), $"unsup-moco-bench-{Environment.ProcessId}");
+        var result = MocoPretraining.Run(data, new MocoPretrainOptions
         {
-            try
-            {
-                var r = trainer.TrainEpoch(trainImages, p =>
-                {
-                    if (p.Step % logEvery == 0) Log($"epoch {p.Epoch + 1} step {p.Step}/{p.StepsPerEpoch} loss {p.Loss:F3} top1 {p.Top1:P1} lr {p.Lr:F4} {p.ImagesPerSecond:F0} img/s rss {Process.GetCurrentProcess().WorkingSet64 >> 20} MB");
-                }, cts.Token);
-                last = trainer.KnnAccuracy(data, bankSize);
-                Log($"epoch {r.Epoch + 1}: loss {r.Loss:F3} top1 {r.Top1:P1} {r.ImagesPerSecond:F0} img/s kNN {last:P2}");
-            }
-            catch (OperationCanceledException)
-            {
-                last = trainer.KnnAccuracy(data, bankSize);
-                Log($"time budget reached mid-epoch {trainer.Epoch + 1}: kNN {last:P2}");
-            }
-        }
+            RunDir = runDir, Config = config with { KnnEvery = 1 }, KnnBank = bankSize, TimeLimit = TimeSpan.FromMinutes(minutes),
+            Progress = Unsup.Training.ProgressMode.Plain, Log = new StringWriter(),
+        });
+        foreach (var m in Unsup.Training.MetricsLog.Read(Path.Combine(runDir, "metrics.jsonl")).Where(m => m.Values.ContainsKey("knn")))
+            Log($"step {m.Step} epoch {m.Epoch}: kNN {m.Get("knn"):P2}");
+        double init = result.KnnInit!.Value, last = result.KnnLast!.Value;
+        Directory.Delete(runDir, recursive: true);
         Log($"done in {total.Elapsed.TotalMinutes:F1} min; kNN random init {init:P2} -> trained {last:P2}; rss {rss0 >> 20} -> {Process.GetCurrentProcess().WorkingSet64 >> 20} MB");
         Assert.True(last > init, $"kNN did not improve: {init:P2} -> {last:P2}");
     }

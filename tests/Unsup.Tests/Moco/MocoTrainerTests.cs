@@ -12,23 +12,30 @@ public class MocoTrainerTests
         Width = 4, InChannels = 1, CropSize = 12, QueueSize = 20, BatchSize = 8, BnSplits = 2, Epochs = 2, Symmetric = true, KnnK = 5,
     };
 
+    /// <summary>One epoch through the step API, as `moco pretrain` runs it.</summary>
+    static List<MocoStepResult> RunEpoch(MocoTrainer trainer, Tensor images, long firstStep)
+    {
+        using var order = trainer.NewEpochOrder();
+        return Enumerable.Range(0, trainer.StepsPerEpoch).Select(i => trainer.Step(images, order, firstStep + i)).ToList();
+    }
+
     [Fact]
-    public void Epoch_runs_reports_progress_and_fills_the_queue_as_a_ring()
+    public void Epoch_of_steps_reports_loss_and_rate_and_fills_the_queue_as_a_ring()
     {
         manual_seed(0);
-        using var trainer = new MocoTrainer(Tiny, CPU, Normalize.FashionMnist) { Generator = new Generator(1) };
         using var images = randint(0, 256, [20, 1, 14, 14], dtype: ScalarType.Byte);
-        var reports = new List<MocoProgress>();
+        using var trainer = new MocoTrainer(Tiny, CPU, Normalize.FashionMnist, images.shape[0]) { Generator = new Generator(1) };
         var before = trainer.Model.EncoderQ.parameters().First().detach().clone();
-        var r = trainer.TrainEpoch(images, reports.Add);
+        var reports = RunEpoch(trainer, images, 0);
         Assert.Equal(2, reports.Count);                          // 20 images, batch 8, last partial dropped
-        Assert.All(reports, p => Assert.True(double.IsFinite(p.Loss) && p.Top1 is >= 0 and <= 1 && p.ImagesPerSecond > 0));
-        Assert.Equal(1, trainer.Epoch);
-        Assert.Equal(0.03 * 8 / 256, r.Lr, 12);
+        Assert.All(reports, p => Assert.True(double.IsFinite(p.Loss) && p.Top1 is >= 0 and <= 1));
+        Assert.Equal((0, 1), (trainer.EpochOf(1), trainer.EpochOf(2)));
+        Assert.Equal(0.03 * 8 / 256, reports[0].Lr, 12);
         Assert.Equal((2 * 2 * 8) % 20, trainer.Model.QueuePointer); // symmetric: 2N keys per step, wrapped
         Assert.False(before.equal(trainer.Model.EncoderQ.parameters().First()).all().item<bool>());
-        var r2 = trainer.TrainEpoch(images);
-        Assert.True(r2.Lr < r.Lr);                                // cosine decays
+        var second = RunEpoch(trainer, images, 2);
+        Assert.True(second[0].Lr < reports[0].Lr);               // cosine decays
+        Assert.All(reports.Concat(second).Select((r, i) => (r, i)), x => Assert.Equal(trainer.Config.Lr * trainer.Schedule.Factor(x.i), x.r.Lr, 15));
     }
 
     [Fact]
@@ -36,9 +43,9 @@ public class MocoTrainerTests
     {
         manual_seed(0);
         using var dir = TestData.Temp();
-        using var trainer = new MocoTrainer(Tiny with { Symmetric = false }, CPU, Normalize.FashionMnist);
         using var images = randint(0, 256, [24, 1, 14, 14], dtype: ScalarType.Byte);
-        trainer.TrainEpoch(images);
+        using var trainer = new MocoTrainer(Tiny with { Symmetric = false }, CPU, Normalize.FashionMnist, images.shape[0]);
+        RunEpoch(trainer, images, 0);
         Assert.Equal(24 % 20, trainer.Model.QueuePointer);
         var path = dir.File("model.bin");
         trainer.Model.save(path);
@@ -57,12 +64,12 @@ public class MocoTrainerTests
     public void Knn_monitor_runs_on_labelled_data()
     {
         manual_seed(0);
-        using var trainer = new MocoTrainer(Tiny with { KnnK = 1 }, CPU, Normalize.FashionMnist);
         using var train = randint(0, 256, [16, 1, 12, 12], dtype: ScalarType.Byte);
+        using var trainer = new MocoTrainer(Tiny with { KnnK = 1 }, CPU, Normalize.FashionMnist, train.shape[0]);
         using var labels = randint(0, 3, [16], dtype: ScalarType.Int64);
         // test = train with k = 1: every query's nearest neighbour is itself (similarity 1)
         var data = new MocoData(train, labels, train, labels, 3);
-        Assert.Equal(1.0, trainer.KnnAccuracy(data));
+        Assert.Equal(1.0, trainer.Knn(data).Top1);
         Assert.True(trainer.Model.EncoderQ.training);   // mode restored
     }
 }
@@ -71,37 +78,38 @@ public class MocoTrainerTests
 public class MocoTrainerStepTests
 {
     [Fact]
-    public void Step_api_reproduces_an_epoch_with_the_same_seed_and_hands_the_loss_to_a_guard()
+    public void Same_seed_gives_the_same_steps_and_a_nan_loss_stops_at_the_guard_before_the_weights_move()
     {
         var cfg = MocoConfig.FromPreset("cifar") with { Width = 4, InChannels = 1, CropSize = 12, QueueSize = 20, BatchSize = 8, BnSplits = 2, Seed = 5 };
         manual_seed(0);
         using var images = randint(0, 256, [16, 1, 14, 14], dtype: ScalarType.Byte);
 
-        using var a = new MocoTrainer(cfg, CPU, Normalize.FashionMnist);
-        var epochA = a.TrainEpoch(images);
-
-        using var b = new MocoTrainer(cfg, CPU, Normalize.FashionMnist);   // reseeds from cfg.Seed
-        double lr = b.StartEpoch(0);
-        using var order = b.NewEpochOrder(images.shape[0]);
-        var seen = new List<float>();
-        double sum = 0;
-        for (int s = 0; s < b.StepsPerEpoch(images.shape[0]); s++)
-            sum += b.Step(images, order, s, loss => seen.Add(loss.item<float>())).loss;
-        Assert.Equal(epochA.Lr, lr);
-        Assert.Equal(2, seen.Count);
-        Assert.True(Math.Abs(epochA.Loss - sum / 2) < 1e-5, $"epoch loss {epochA.Loss} vs steps {sum / 2} ({string.Join(", ", seen)})");
+        using var a = new MocoTrainer(cfg, CPU, Normalize.FashionMnist, images.shape[0]);
+        using var orderA = a.NewEpochOrder();
+        var stepsA = Enumerable.Range(0, 2).Select(s => a.Step(images, orderA, s)).ToList();
+        using var b = new MocoTrainer(cfg, CPU, Normalize.FashionMnist, images.shape[0]);   // reseeds from cfg.Seed
+        using var orderB = b.NewEpochOrder();
+        var stepsB = Enumerable.Range(0, 2).Select(s => b.Step(images, orderB, s)).ToList();
+        Assert.Equal(stepsA, stepsB);
         foreach (var (pa, pb) in a.Model.parameters().Zip(b.Model.parameters()))
-            Assert.True(pa.allclose(pb, atol: 1e-6));
-        Assert.True(a.Model.Queue.allclose(b.Model.Queue, atol: 1e-6));
+            Assert.True(pa.equal(pb).all().item<bool>());
+        Assert.True(a.Model.Queue.equal(b.Model.Queue).all().item<bool>());
+
+        // one mechanism for a non-finite loss: the NaN guard, before backward and the optimizer step
+        using (no_grad()) b.Model.EncoderQ.parameters().First().fill_(double.NaN);
+        var weights = b.Model.EncoderQ.parameters().Skip(1).First().detach().clone();
+        var e = Assert.Throws<Unsup.Training.NonFiniteException>(() => b.Step(images, orderB, 2));
+        Assert.StartsWith("step 3: loss is NaN", e.Message);
+        Assert.True(weights.equal(b.Model.EncoderQ.parameters().Skip(1).First()).all().item<bool>());
     }
 
     [Fact]
     public void Wrong_images_are_user_errors()
     {
         var cfg = MocoConfig.FromPreset("cifar") with { Width = 4, InChannels = 1, CropSize = 12, QueueSize = 20, BatchSize = 8, BnSplits = 2 };
-        using var t = new MocoTrainer(cfg, CPU, Normalize.FashionMnist);
+        using var t = new MocoTrainer(cfg, CPU, Normalize.FashionMnist, 16);
         Assert.Contains("uint8", Assert.Throws<UnsupException>(() => t.CheckImages(rand(16, 1, 8, 8))).Message);
         Assert.Contains("channels", Assert.Throws<UnsupException>(() => t.CheckImages(zeros(16, 3, 8, 8, dtype: ScalarType.Byte))).Message);
-        Assert.Contains("--batch-size", Assert.Throws<UnsupException>(() => t.CheckImages(zeros(4, 1, 8, 8, dtype: ScalarType.Byte))).Message);
+        Assert.Contains("--batch-size", Assert.Throws<UnsupException>(() => new MocoTrainer(cfg, CPU, Normalize.FashionMnist, 4)).Message);
     }
 }

@@ -1,4 +1,5 @@
 using Unsup.Moco;
+using Unsup.Training;
 using static TorchSharp.torch;
 
 namespace Unsup.Tests.Moco;
@@ -8,18 +9,40 @@ public class ScheduleAndConfigTests
     [Fact]
     public void Cosine_and_step_schedules_follow_the_official_formulas()
     {
-        var cos = new LearningRateSchedule(0.06, 200, "cosine");
-        Assert.Equal(0.06, cos.At(0), 12);
-        Assert.Equal(0.03, cos.At(100), 12);
-        Assert.Equal(0.06 * 0.5 * (1 + Math.Cos(Math.PI * 37 / 200)), cos.At(37), 12);
-        Assert.Equal(0.0, cos.At(200), 12);
-        var step = new LearningRateSchedule(0.03, 200, "step", [120, 160]);
-        Assert.Equal(0.03, step.At(119.9), 12);
-        Assert.Equal(0.003, step.At(120), 12);
-        Assert.Equal(0.0003, step.At(199), 12);
-        var warm = new LearningRateSchedule(0.1, 10, "cosine", WarmupEpochs: 2);
-        Assert.Equal(0.05, warm.At(1), 12);
-        Assert.Equal(0.1 * 0.5 * (1 + Math.Cos(Math.PI * 3 / 10)), warm.At(3), 12);
+        // one step per epoch: the per-step schedule is the official per-epoch one
+        var cfg = new MocoConfig { BaseLr = 0.06, Epochs = 200 };
+        var cos = cfg.BuildSchedule(stepsPerEpoch: 1);
+        Assert.Equal(0.06, cfg.Lr * cos.Factor(0), 12);
+        Assert.Equal(0.03, cfg.Lr * cos.Factor(100), 12);
+        Assert.Equal(0.06 * 0.5 * (1 + Math.Cos(Math.PI * 37 / 200)), cfg.Lr * cos.Factor(37), 12);
+        Assert.Equal(0.0, cos.Factor(200), 12);
+        var step = (cfg with { BaseLr = 0.03, Schedule = "step", Milestones = [120, 160] }).BuildSchedule(stepsPerEpoch: 10);
+        Assert.Equal(1.0, step.Factor(1199), 12);
+        Assert.Equal(0.1, step.Factor(1200), 12);
+        Assert.Equal(0.01, step.Factor(1990), 12);
+    }
+
+    [Fact]
+    public void Warmup_rises_every_step_to_exactly_the_base_rate_then_cosine_decays_over_the_rest()
+    {
+        // 10 epochs of 5 steps, 2 warm-up epochs = 10 warm-up steps of 50
+        var cfg = new MocoConfig { BaseLr = 0.1, BatchSize = 256, Epochs = 10, WarmupEpochs = 2 };
+        var s = cfg.BuildSchedule(stepsPerEpoch: 5);
+        double[] warm = Enumerable.Range(0, 10).Select(i => cfg.Lr * s.Factor(i)).ToArray();
+        Assert.Equal([0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1], warm.Select(v => Math.Round(v, 15)));
+        Assert.Equal(1.0, s.Factor(9));                                    // the last warm-up step runs at exactly the base rate
+        // the decay starts from that peak: step 9 is cosine position 0, step 50 (never run) position 1
+        Assert.Equal(0.5 * (1 + Math.Cos(Math.PI * 1 / 41)), s.Factor(10), 15);
+        Assert.Equal(0.5 * (1 + Math.Cos(Math.PI * 20 / 41)), s.Factor(29), 15);
+        Assert.Equal(0.5 * (1 + Math.Cos(Math.PI * 40 / 41)), s.Factor(49), 15);
+        for (int i = 1; i < 50; i++)
+            Assert.True(i < 10 ? s.Factor(i) > s.Factor(i - 1) : s.Factor(i) < s.Factor(i - 1), $"step {i}: {s.Factor(i - 1)} -> {s.Factor(i)}");
+
+        // step decay after warm-up: milestones stay at their epochs
+        var st = (cfg with { Schedule = "step", Milestones = [6, 8] }).BuildSchedule(stepsPerEpoch: 5);
+        Assert.Equal([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0], Enumerable.Range(0, 10).Select(i => Math.Round(st.Factor(i), 15)));
+        Assert.Equal((1.0, 1.0, 0.1, 0.1, 0.01), (st.Factor(10), st.Factor(29), Math.Round(st.Factor(30), 15), Math.Round(st.Factor(39), 15), Math.Round(st.Factor(40), 15)));
+        Assert.Contains("--warmup-epochs", Assert.Throws<UnsupException>(() => (cfg with { WarmupEpochs = 11 }).Validate()).Message);
     }
 
     [Fact]
@@ -68,7 +91,9 @@ public class ScheduleAndConfigTests
             bool shouldMove = !MocoOptimizer.IsBnOrBias(name, p) && p.abs().sum().item<float>() > 0;
             Assert.True(moved == shouldMove, $"{name}: moved {moved}");
         }
-        MocoOptimizer.SetLearningRate(opt, 0.01);
-        Assert.All(opt.ParamGroups, g => Assert.Equal(0.01, g.LearningRate));
+        // the schedule scales both groups from the rate they were created with
+        LrSchedule.FromFunction(_ => 0.1).Apply(opt, 0);
+        Assert.Equal(2, opt.ParamGroups.Count());
+        Assert.All(opt.ParamGroups, g => Assert.Equal(0.01, g.LearningRate, 15));
     }
 }

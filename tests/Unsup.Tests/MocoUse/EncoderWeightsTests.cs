@@ -121,7 +121,7 @@ public class EncoderWeightsTests
         var before = enc.Backbone.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
         using var images = randint(0, 256, [6, 1, 16, 16]).to(ScalarType.Byte);
         using var g = new Generator(3);
-        var batches = Unsup.Moco.Evaluation.EncoderFeatures.AugmentedBatches(enc, images, CPU, g);
+        var batches = Unsup.Moco.Evaluation.EncoderFeatures.Of(enc, CPU).AugmentedBatches(images, g);
         using var idx = tensor(new long[] { 0, 1, 2, 3, 4, 5 });
         using var a = batches(idx);
         using var b = batches(idx);

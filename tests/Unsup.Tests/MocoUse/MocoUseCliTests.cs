@@ -11,7 +11,7 @@ namespace Unsup.Tests.MocoUse;
 public class MocoUseCliTests
 {
     /// <summary>root/{train,test}/{bright,dark}/*.png, 16x16 gray noise: the classes differ in brightness only.</summary>
-    static string ImageFolder(string root, int train = 12, int test = 6)
+    internal static string ImageFolder(string root, int train = 12, int test = 6)
     {
         var rng = new Random(5);
         foreach (var (split, n) in new[] { ("train", train), ("test", test) })

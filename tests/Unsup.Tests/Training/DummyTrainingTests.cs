@@ -1,3 +1,4 @@
+using Unsup.Cli;
 using Unsup.Training;
 
 namespace Unsup.Tests.Training;

@@ -1,8 +1,9 @@
 using TorchSharp;
 using Unsup.IO;
+using Unsup.Training;
 using static TorchSharp.torch;
 
-namespace Unsup.Training;
+namespace Unsup.Cli;
 
 public sealed class DummyTrainingOptions
 {
@@ -25,6 +26,8 @@ public sealed class DummyTrainingOptions
 public sealed record DummyTrainingResult(long StartStep, long Steps, double FinalLoss, string FinalWeightsPath);
 
 /// <summary>
+/// A development driver, not a library feature (hence here, behind the hidden `unsup dev dummy-train` verb and the
+/// demo's smoke run): the kill/resume tests need a process to SIGKILL.
 /// A tiny but complete training run exercising every piece of the infrastructure: an MLP with dropout
 /// (consumes torch's RNG) regressing a fixed random target, SGD with momentum, a step LR schedule, data
 /// shuffled by a <see cref="SeededRandom"/> mid-epoch state saved as an extra tensor + scalar, checkpoints

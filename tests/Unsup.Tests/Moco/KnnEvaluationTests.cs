@@ -1,10 +1,18 @@
-using Unsup.Moco;
+using Unsup.Moco.Evaluation;
 using static TorchSharp.torch;
 
 namespace Unsup.Tests.Moco;
 
-public class KnnClassifierTests
+/// <summary>The one weighted kNN (<see cref="KnnEvaluation"/>) on hand-made features: known answers.</summary>
+public class KnnEvaluationTests
 {
+    static long[] Predict(Tensor bank, Tensor labels, Tensor query, int classes, int k, double t, int chunk = 512)
+    {
+        using var scores = KnnEvaluation.Scores(bank, labels, query, classes, k, t, chunk);
+        using var pred = scores.argmax(1);
+        return pred.data<long>().ToArray();
+    }
+
     [Fact]
     public void Weighted_vote_gives_the_known_answer()
     {
@@ -13,14 +21,11 @@ public class KnnClassifierTests
         using var labels = tensor(new long[] { 0, 0, 1 });
         // query near +y but k = 3 votes all: class 1 wins on weight (exp(sim/t)) though class 0 has more neighbours
         using var query = tensor(new float[] { 0.3f, 1, 1, 0.2f }, [2, 2]);
-        using var knn = new KnnClassifier(bank, labels, numClasses: 2, k: 3, temperature: 0.1);
-        using var pred = knn.Predict(query, chunk: 1);
-        Assert.Equal(new long[] { 1, 0 }, pred.data<long>().ToArray());
+        Assert.Equal(new long[] { 1, 0 }, Predict(bank, labels, query, 2, k: 3, t: 0.1, chunk: 1));
         // with a large temperature the votes become counts: class 0 (2 of 3) wins for both
-        using var flat = new KnnClassifier(bank, labels, 2, k: 3, temperature: 1000);
-        Assert.Equal(new long[] { 0, 0 }, flat.Predict(query).data<long>().ToArray());
+        Assert.Equal(new long[] { 0, 0 }, Predict(bank, labels, query, 2, k: 3, t: 1000));
         using var truth = tensor(new long[] { 1, 0 });
-        Assert.Equal(1.0, knn.Accuracy(query, truth));
+        Assert.Equal(1.0, KnnEvaluation.Evaluate(bank, labels, query, truth, 2, k: 3, temperature: 0.1).Top1);
     }
 
     [Fact]
@@ -30,8 +35,7 @@ public class KnnClassifierTests
         using var bank = tensor(new float[] { 0.8f, 0.6f, 0.6f, 0.8f, 0, 1 }, [3, 2]);
         using var labels = tensor(new long[] { 2, 1, 2 });
         using var q = tensor(new float[] { 2, 0 }, [1, 2]);
-        using var knn = new KnnClassifier(bank, labels, 3, k: 2, temperature: 0.5);
-        Assert.Equal(2, knn.Predict(q)[0].item<long>());
+        Assert.Equal(new long[] { 2 }, Predict(bank, labels, q, 3, k: 2, t: 0.5));
     }
 
     [Fact]
@@ -49,8 +53,8 @@ public class KnnClassifierTests
         using var trainLabels = cat([zeros(20, dtype: ScalarType.Int64), ones(20, dtype: ScalarType.Int64)], 0);
         using var test = cat([Make(5, 0), Make(5, 1)], 0);
         using var testLabels = cat([zeros(5, dtype: ScalarType.Int64), ones(5, dtype: ScalarType.Int64)], 0);
-        Assert.Equal(1.0, KnnClassifier.RawPixelAccuracy(train, trainLabels, test, testLabels, 2, k: 5));
+        Assert.Equal(1.0, KnnEvaluation.EvaluatePixels(train, trainLabels, test, testLabels, 2, k: 5).Top1);
         // and swapping the labels makes it always wrong
-        Assert.Equal(0.0, KnnClassifier.RawPixelAccuracy(train, 1 - trainLabels, test, testLabels, 2, k: 5));
+        Assert.Equal(0.0, KnnEvaluation.EvaluatePixels(train, 1 - trainLabels, test, testLabels, 2, k: 5).Top1);
     }
 }
