@@ -66,6 +66,33 @@ public static class TensorBytes
         }
         bytesRead = total;
         if (total < bytes.Length) return null;
+        if (swap) Ordered(a, swap: true);
+        return a;
+    }
+
+    /// <summary>Writes the elements of <paramref name="t"/> in C order, little-endian (or big-endian, swapped in bulk), to <paramref name="s"/>.</summary>
+    public static void WriteTo(Stream s, Tensor t, bool bigEndian = false)
+    {
+        using var scope = torch.NewDisposeScope();
+        var c = t.detach().cpu().contiguous();
+        if (c.numel() == 0) return;
+        bool swap = bigEndian == BitConverter.IsLittleEndian;
+        switch (c.dtype)
+        {
+            case ScalarType.Byte: s.Write(c.data<byte>().ToArray()); break;
+            case ScalarType.Int8: s.Write(MemoryMarshal.AsBytes<sbyte>(c.data<sbyte>().ToArray())); break;
+            case ScalarType.Bool: s.Write(MemoryMarshal.AsBytes<bool>(c.data<bool>().ToArray())); break;
+            case ScalarType.Int16: s.Write(Ordered<short>(c.data<short>().ToArray(), swap)); break;
+            case ScalarType.Int32: s.Write(Ordered<int>(c.data<int>().ToArray(), swap)); break;
+            case ScalarType.Int64: s.Write(Ordered<long>(c.data<long>().ToArray(), swap)); break;
+            case ScalarType.Float32: s.Write(Ordered<float>(c.data<float>().ToArray(), swap)); break;
+            case ScalarType.Float64: s.Write(Ordered<double>(c.data<double>().ToArray(), swap)); break;
+            default: throw new ArgumentException($"cannot serialise tensor dtype {c.dtype}");
+        }
+    }
+
+    static ReadOnlySpan<byte> Ordered<T>(T[] a, bool swap) where T : unmanaged
+    {
         if (swap)
         {
             var span = a.AsSpan();
@@ -76,27 +103,7 @@ public static class TensorBytes
                 case 8: { var x = MemoryMarshal.Cast<T, long>(span); BinaryPrimitives.ReverseEndianness(x, x); break; }
             }
         }
-        return a;
-    }
-
-    /// <summary>Writes the elements of <paramref name="t"/> in C order, little-endian, to <paramref name="s"/>.</summary>
-    public static void WriteTo(Stream s, Tensor t)
-    {
-        using var scope = torch.NewDisposeScope();
-        var c = t.detach().cpu().contiguous();
-        if (c.numel() == 0) return;
-        switch (c.dtype)
-        {
-            case ScalarType.Byte: s.Write(c.data<byte>().ToArray()); break;
-            case ScalarType.Int8: s.Write(MemoryMarshal.AsBytes<sbyte>(c.data<sbyte>().ToArray())); break;
-            case ScalarType.Bool: s.Write(MemoryMarshal.AsBytes<bool>(c.data<bool>().ToArray())); break;
-            case ScalarType.Int16: s.Write(MemoryMarshal.AsBytes<short>(c.data<short>().ToArray())); break;
-            case ScalarType.Int32: s.Write(MemoryMarshal.AsBytes<int>(c.data<int>().ToArray())); break;
-            case ScalarType.Int64: s.Write(MemoryMarshal.AsBytes<long>(c.data<long>().ToArray())); break;
-            case ScalarType.Float32: s.Write(MemoryMarshal.AsBytes<float>(c.data<float>().ToArray())); break;
-            case ScalarType.Float64: s.Write(MemoryMarshal.AsBytes<double>(c.data<double>().ToArray())); break;
-            default: throw new ArgumentException($"cannot serialise tensor dtype {c.dtype}");
-        }
+        return MemoryMarshal.AsBytes<T>(a);
     }
 
     /// <summary>Permutation that reverses the axes: turns C-order storage into Fortran-order logical layout and back.</summary>

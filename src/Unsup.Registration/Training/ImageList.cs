@@ -37,6 +37,5 @@ public static class ImageList
         return list;
     }
 
-    public static bool IsNifti(string path) =>
-        path.EndsWith(".nii", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".nii.gz", StringComparison.OrdinalIgnoreCase);
+    public static bool IsNifti(string path) => Unsup.IO.VolumeFile.HasVolumeName(path);
 }

@@ -119,4 +119,24 @@ public class FileInspectorTests
         File.WriteAllText(tmp.File("b.txt"), "hello");
         Assert.Contains("unrecognised file type", Assert.Throws<UnsupException>(() => FileInspector.Describe(tmp.File("b.txt"))).Message);
     }
+
+    [Fact]
+    public void MgzAndNifti2_AreDescribed()
+    {
+        using var tmp = TestData.Temp();
+        using (var img = NiftiImage.Create(torch.arange(24, ScalarType.Int16).reshape(4, 3, 2), Unsup.Tests.Formats.FormatTestUtil.Oblique()))
+        {
+            Unsup.IO.VolumeFile.Write(tmp.File("a.mgz"), img);
+            Unsup.IO.VolumeFile.Write(tmp.File("a.nii"), img, Unsup.IO.VolumeFormat.Nifti2);
+        }
+        var mgz = FileInspector.Describe(tmp.File("a.mgz"));
+        Assert.Equal("MGH volume", mgz.Kind);
+        Assert.Equal("FreeSurfer MGH, gzip-compressed (.mgz)", mgz.Lines.First(l => l.Key == "format").Value);
+        Assert.Equal("short (int16)", mgz.Lines.First(l => l.Key == "dtype").Value);
+        Assert.Equal("4 x 3 x 2", mgz.Lines.First(l => l.Key == "shape").Value);
+        Assert.Equal("1.5 x 2 x 0.8", mgz.Lines.First(l => l.Key == "voxel size (mm)").Value);
+        var n2 = FileInspector.Describe(tmp.File("a.nii"));
+        Assert.Equal("NIfTI-2 image", n2.Kind);
+        Assert.Equal("NIfTI-2", n2.Lines.First(l => l.Key == "format").Value);
+    }
 }

@@ -39,7 +39,7 @@ public class NiftiCorruptFileTests
         using var tmp = TestData.Temp();
         var p = tmp.File("garbage.nii");
         File.WriteAllBytes(p, Enumerable.Range(0, 1000).Select(i => (byte)(i * 37 + 11)).ToArray());
-        Assert.Contains("not a NIfTI-1 file", Error(p));
+        Assert.Contains("not a NIfTI-1, NIfTI-2 or MGH volume", Error(p));
     }
 
     [Fact]

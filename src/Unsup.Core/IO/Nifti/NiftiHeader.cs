@@ -6,7 +6,9 @@ namespace Unsup.IO.Nifti;
 /// <summary>
 /// The 348-byte NIfTI-1 header with every field kept, so an image read and written back (or a new image
 /// made "like" it) carries the same geometry, units, intent and description.
-/// Parsed from either byte order; always serialised little-endian.
+/// Parsed from either byte order; always serialised little-endian. A NIfTI-2 header (540 bytes, see
+/// <see cref="Nifti2Layout"/>) is held in the same fields: its int64 dims in <see cref="Dim"/>, its doubles
+/// narrowed to float.
 /// </summary>
 public sealed class NiftiHeader
 {
@@ -21,7 +23,7 @@ public sealed class NiftiHeader
     public short SessionError;
     public byte Regular = (byte)'r';
     public byte DimInfo;
-    public short[] Dim = new short[8];
+    public long[] Dim = new long[8];
     public float IntentP1, IntentP2, IntentP3;
     public short IntentCode;
     public short Datatype;
@@ -58,15 +60,18 @@ public sealed class NiftiHeader
     /// <summary>True when the file was big-endian (its voxel data must be byte-swapped too).</summary>
     public bool BigEndian;
 
+    /// <summary>1 or 2: the NIfTI version the header was read as (from sizeof_hdr).</summary>
+    public int Version => SizeofHdr == Nifti2Layout.Size ? 2 : 1;
+
     /// <summary>Number of dimensions (dim[0]).</summary>
-    public int NDim => Dim[0];
+    public int NDim => (int)Dim[0];
 
     /// <summary>The image shape, dim[1..dim[0]] (x first, as nibabel reports it).</summary>
     public long[] Shape
     {
         get
         {
-            var s = new long[Math.Clamp((int)Dim[0], 0, 7)];
+            var s = new long[Math.Clamp(Dim[0], 0, 7)];
             for (int i = 0; i < s.Length; i++) s[i] = Dim[i + 1];
             return s;
         }
@@ -79,7 +84,7 @@ public sealed class NiftiHeader
     public NiftiHeader Clone()
     {
         var h = (NiftiHeader)MemberwiseClone();
-        h.Dim = (short[])Dim.Clone();
+        h.Dim = (long[])Dim.Clone();
         h.Pixdim = (float[])Pixdim.Clone();
         h.SrowX = (float[])SrowX.Clone();
         h.SrowY = (float[])SrowY.Clone();
@@ -88,21 +93,38 @@ public sealed class NiftiHeader
         return h;
     }
 
-    /// <summary>Parses the first 348 bytes of <paramref name="bytes"/>; problems are reported against <paramref name="path"/>.</summary>
+    /// <summary>
+    /// The header size (348 for NIfTI-1, 540 for NIfTI-2) and byte order that the first 4 bytes (sizeof_hdr)
+    /// announce, or null when they are neither.
+    /// </summary>
+    public static (int Size, bool BigEndian)? Sniff(ReadOnlySpan<byte> first4)
+    {
+        if (first4.Length < 4) return null;
+        int le = BinaryPrimitives.ReadInt32LittleEndian(first4), be = BinaryPrimitives.ReadInt32BigEndian(first4);
+        if (le == Size || le == Nifti2Layout.Size) return (le, false);
+        if (be == Size || be == Nifti2Layout.Size) return (be, true);
+        return null;
+    }
+
+    /// <summary>
+    /// Parses a NIfTI-1 (348-byte) or NIfTI-2 (540-byte) header at the start of <paramref name="bytes"/>;
+    /// problems are reported against <paramref name="path"/>.
+    /// </summary>
     public static NiftiHeader Parse(ReadOnlySpan<byte> bytes, string path)
     {
+        var kind = Sniff(bytes);
+        if (kind is (Nifti2Layout.Size, bool big2))
+        {
+            if (bytes.Length < Nifti2Layout.Size)
+                throw UnsupException.ForFile(path, $"truncated NIfTI header: {bytes.Length} bytes, a NIfTI-2 header needs {Nifti2Layout.Size}");
+            var h2 = Nifti2Layout.Parse(bytes, big2, path);
+            h2.Validate(path);
+            return h2;
+        }
         if (bytes.Length < Size)
             throw UnsupException.ForFile(path, $"truncated NIfTI header: {bytes.Length} bytes, a NIfTI-1 header needs {Size}");
-
-        int le = BinaryPrimitives.ReadInt32LittleEndian(bytes);
-        int be = BinaryPrimitives.ReadInt32BigEndian(bytes);
-        bool big;
-        if (le == Size) big = false;
-        else if (be == Size) big = true;
-        else if (le == 540 || be == 540)
-            throw UnsupException.ForFile(path, "this is a NIfTI-2 file (sizeof_hdr 540); only NIfTI-1 is supported");
-        else
-            throw UnsupException.ForFile(path, $"not a NIfTI-1 file (sizeof_hdr is {le}, expected 348)");
+        if (kind is not (Size, bool big))
+            throw UnsupException.ForFile(path, $"not a NIfTI-1 file (sizeof_hdr is {BinaryPrimitives.ReadInt32LittleEndian(bytes)}, expected 348)");
 
         var r = new Reader(bytes, big);
         var h = new NiftiHeader { BigEndian = big };
@@ -161,9 +183,12 @@ public sealed class NiftiHeader
                 throw UnsupException.ForFile(path, $"invalid NIfTI dimensions: dim[{i}] = {Dim[i]} (dim = [{string.Join(", ", Dim)}])");
     }
 
-    /// <summary>Little-endian 348 bytes.</summary>
+    /// <summary>Little-endian 348 bytes (NIfTI-1); dims must fit in int16.</summary>
     public byte[] Serialize()
     {
+        for (int i = 0; i < 8; i++)
+            if (Dim[i] > short.MaxValue || Dim[i] < short.MinValue)
+                throw new UnsupException($"dimension {Dim[i]} does not fit a NIfTI-1 header (max 32767): write NIfTI-2");
         var b = new byte[Size];
         var w = new Writer(b);
         w.I32(0, Size);
@@ -173,7 +198,7 @@ public sealed class NiftiHeader
         w.I16(36, SessionError);
         b[38] = Regular;
         b[39] = DimInfo;
-        for (int i = 0; i < 8; i++) w.I16(40 + 2 * i, Dim[i]);
+        for (int i = 0; i < 8; i++) w.I16(40 + 2 * i, (short)Dim[i]);
         w.F32(56, IntentP1); w.F32(60, IntentP2); w.F32(64, IntentP3);
         w.I16(68, IntentCode);
         w.I16(70, Datatype);

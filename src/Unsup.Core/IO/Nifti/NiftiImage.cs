@@ -20,7 +20,8 @@ public static class NiftiIntent
 }
 
 /// <summary>
-/// A NIfTI-1 image: the full header plus the voxels as a tensor shaped like nibabel's <c>get_fdata()</c>
+/// A volume in memory, whatever file it came from (NIfTI-1/2, MGH/MGZ: see <see cref="Unsup.IO.VolumeFile"/>):
+/// the full NIfTI header plus the voxels as a tensor shaped like nibabel's <c>get_fdata()</c>
 /// ([X, Y, Z, ...], x = first NIfTI dimension). <see cref="Data"/> holds the stored values (unsigned
 /// 16/32-bit widened to int32/int64) unless the reader applied scl_slope/scl_inter.
 /// The image owns <see cref="Data"/>; dispose it (or move the tensor out) when done.
@@ -120,12 +121,12 @@ public sealed class NiftiImage : IDisposable
         if (n < 1 || n > 7)
             throw new UnsupException($"a NIfTI image needs 1 to 7 dimensions, the tensor has {n} ([{string.Join(",", data.shape)}])");
         foreach (var s in data.shape)
-            if (s < 1 || s > short.MaxValue)
-                throw new UnsupException($"NIfTI-1 dimensions must be 1..32767, the tensor is [{string.Join(",", data.shape)}]");
-        h.Dim[0] = (short)n;
+            if (s < 1)
+                throw new UnsupException($"NIfTI dimensions must be at least 1, the tensor is [{string.Join(",", data.shape)}]");
+        h.Dim[0] = n;
         for (int i = 1; i < 8; i++)
         {
-            h.Dim[i] = i <= n ? (short)data.shape[i - 1] : (short)1;
+            h.Dim[i] = i <= n ? data.shape[i - 1] : 1;
             if (i <= n && !(h.Pixdim[i] > 0)) h.Pixdim[i] = 1;
         }
         (h.Datatype, h.Bitpix) = NiftiDatatype.ForWrite(data.dtype);

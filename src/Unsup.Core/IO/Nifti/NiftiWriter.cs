@@ -4,24 +4,41 @@ using static TorchSharp.torch;
 
 namespace Unsup.IO.Nifti;
 
-/// <summary>Writes single-file NIfTI-1 (.nii, or gzip-compressed when the name ends in .gz), atomically.</summary>
+/// <summary>
+/// Writes single-file NIfTI-1 or NIfTI-2 (.nii, or gzip-compressed when the name ends in .gz), atomically.
+/// The public entry points are <see cref="VolumeFile"/>'s; <see cref="Write(string, NiftiImage)"/> forwards
+/// there, so the output name picks the format (.mgz/.mgh are written as MGH).
+/// </summary>
 public static class NiftiWriter
 {
-    /// <summary>
-    /// Writes <paramref name="image"/>: the header and its extensions are kept except dim/datatype/bitpix
-    /// (taken from the data), vox_offset (352 + extensions) and magic. Bool data is written as uint8.
-    /// </summary>
-    public static void Write(string path, NiftiImage image) => Write(path, image.Data, image.Header);
+    /// <summary>Same as <see cref="VolumeFile.Write(string, NiftiImage, VolumeFormat)"/> with the format from the name.</summary>
+    public static void Write(string path, NiftiImage image) => VolumeFile.Write(path, image.Data, image.Header);
 
-    /// <summary>Writes <paramref name="data"/> ([X, Y, Z, ...]) with a copy of <paramref name="header"/>'s fields.</summary>
-    public static void Write(string path, Tensor data, NiftiHeader header)
+    /// <summary>Same as <see cref="VolumeFile.Write(string, Tensor, NiftiHeader, VolumeFormat)"/> with the format from the name.</summary>
+    public static void Write(string path, Tensor data, NiftiHeader header) => VolumeFile.Write(path, data, header);
+
+    /// <summary>
+    /// Writes <paramref name="data"/> ([X, Y, Z, ...]) as NIfTI-<paramref name="version"/> with a copy of
+    /// <paramref name="header"/>'s fields: kept except dim/datatype/bitpix (taken from the data), vox_offset
+    /// (header + 4 + extensions) and magic. Bool data is written as uint8.
+    /// </summary>
+    internal static void Write(string path, Tensor data, NiftiHeader header, int version)
     {
         var h = header.Clone();
         NiftiImage.SetDims(h, data);
-        h.SizeofHdr = NiftiHeader.Size;
         var extensions = h.SerializeExtensions();
-        h.VoxOffset = NiftiHeader.MinVoxOffset + extensions.Length;
-        h.Magic = "n+1";
+        if (version == 2)
+        {
+            h.SizeofHdr = Nifti2Layout.Size;
+            h.VoxOffset = Nifti2Layout.MinVoxOffset + extensions.Length;
+            h.Magic = "n+2";
+        }
+        else
+        {
+            h.SizeofHdr = NiftiHeader.Size;
+            h.VoxOffset = NiftiHeader.MinVoxOffset + extensions.Length;
+            h.Magic = "n+1";
+        }
         h.BigEndian = false;
 
         using var scope = torch.NewDisposeScope();
@@ -39,7 +56,7 @@ public static class NiftiWriter
         }
         // x fastest on disk = C order of the axis-reversed tensor.
         var stored = d.permute(TensorBytes.ReversedAxes((int)d.dim())).contiguous();
-        var head = h.Serialize();
+        var head = version == 2 ? Nifti2Layout.Serialize(h) : h.Serialize();
         bool gz = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
         AtomicFile.Write(path, s =>
         {
