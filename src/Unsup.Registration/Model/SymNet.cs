@@ -78,7 +78,7 @@ public sealed class SymNet : nn.Module<Tensor, Tensor, (Tensor vXY, Tensor vYX)>
         // Intermediates are disposed as soon as they are consumed: a full 160×192×224 pass would
         // otherwise hold every activation (several GB) until the end. Autograd keeps its own
         // references, so this is safe when training too.
-        var e0 = Chain(cat([x, y], 1), eninput, ec1);
+        var e0 = Chain(ChannelsLast(cat([x, y], 1)), eninput, ec1);
         var e1 = Chain(e0.alias(), ec2, ec3);
         var e2 = Chain(e1.alias(), ec4, ec5);
         var e3 = Chain(e2.alias(), ec6, ec7);
@@ -91,6 +91,17 @@ public sealed class SymNet : nn.Module<Tensor, Tensor, (Tensor vXY, Tensor vYX)>
         var vYX = dc10.forward(d3);
         d3.Dispose();
         return (vXY, vYX);
+    }
+
+    // 3D activations in channels-last (NDHWC) strides: oneDNN then convolves them directly (brgemm kernels)
+    // instead of reordering every input to its blocked layout and every output back, which cost more than
+    // the convolutions at these small channel counts. Every block keeps the layout, so one conversion suffices.
+    private Tensor ChannelsLast(Tensor input)
+    {
+        if (Dims != 3) return input;
+        var converted = input.permute(0, 2, 3, 4, 1).contiguous().permute(0, 4, 1, 2, 3);
+        input.Dispose();
+        return converted;
     }
 
     // runs the blocks in turn, disposing the input and every intermediate

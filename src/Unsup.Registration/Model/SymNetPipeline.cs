@@ -19,10 +19,9 @@ public static class SymNetPipeline
         // (every operation is linear in the flow scale), and keeps one unit across the library.
         var vXY = hXY * SymNet.RangeFlow;
         var vYX = hYX * SymNet.RangeFlow;
-        var halfXY = DiffeomorphicTransform.Integrate(vXY, steps);
-        var halfYX = DiffeomorphicTransform.Integrate(vYX, steps);
-        var halfXYInv = DiffeomorphicTransform.Integrate(-vXY, steps);
-        var halfYXInv = DiffeomorphicTransform.Integrate(-vYX, steps);
+        // the four half-way maps in one batched integration: a quarter of the calls, the same memory
+        var halves = DiffeomorphicTransform.Integrate(cat([vXY, vYX, -vXY, -vYX], 0), steps).chunk(4, 0);
+        var (halfXY, halfYX, halfXYInv, halfYXInv) = (halves[0], halves[1], halves[2], halves[3]);
         var fullXY = CompositionTransform.Compose(halfXY, halfYXInv);
         var fullYX = CompositionTransform.Compose(halfYX, halfXYInv);
         var fields = new SymNetFields(vXY, vYX, halfXY, halfYX, halfXYInv, halfYXInv, fullXY, fullYX);

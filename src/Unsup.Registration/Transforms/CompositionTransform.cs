@@ -9,9 +9,5 @@ namespace Unsup.Registration.Transforms;
 /// </summary>
 public static class CompositionTransform
 {
-    public static Tensor Compose(Tensor f1, Tensor f2)
-    {
-        using var scope = NewDisposeScope();
-        return (f2 + SpatialTransformer.Warp(f1, f2)).MoveToOuterDisposeScope();
-    }
+    public static Tensor Compose(Tensor f1, Tensor f2) => SpatialTransformer.WarpAndAdd(f1, f2, f2);
 }

@@ -19,8 +19,7 @@ public static class DiffeomorphicTransform
         for (int i = 0; i < steps; i++)
         {
             // each step's inputs are dropped at once so a full volume holds two fields, not 2×steps
-            using var warped = SpatialTransformer.Warp(u, u);
-            var next = u + warped;
+            var next = SpatialTransformer.WarpAndAdd(u, u, u);
             u.Dispose();
             u = next;
         }

@@ -17,12 +17,31 @@ public enum Interpolation { Linear, Nearest }
 /// </remarks>
 public static class SpatialTransformer
 {
+    /// <summary>
+    /// Whether 3D float32 warps on the CPU without autograd use <see cref="WarpKernel"/> (default) instead of
+    /// libtorch's grid_sample. Off only to measure or cross-check the two paths.
+    /// </summary>
+    public static bool UseCpuKernel { get; set; } = true;
+
     /// <summary>image [N, C, *spatial] (any numeric dtype for Nearest) sampled at id + displacement.</summary>
-    public static Tensor Warp(Tensor image, Tensor displacement, Interpolation mode = Interpolation.Linear)
+    public static Tensor Warp(Tensor image, Tensor displacement, Interpolation mode = Interpolation.Linear) =>
+        WarpAndAdd(image, displacement, null, mode);
+
+    /// <summary>
+    /// addend + image∘(id + displacement) in one pass where the CPU kernel applies (scaling and squaring and
+    /// composition need exactly this); addend has the image's shape, or is null.
+    /// </summary>
+    public static Tensor WarpAndAdd(Tensor image, Tensor displacement, Tensor? addend, Interpolation mode = Interpolation.Linear)
     {
         using var scope = NewDisposeScope();
         CheckShapes(image, displacement);
         var src = image.is_floating_point() ? image : image.to(ScalarType.Float32);
+        if (KernelApplies(src, displacement, addend))
+        {
+            var fast = WarpKernel.Warp(src, displacement, addend, mode == Interpolation.Nearest);
+            if (!image.is_floating_point()) fast = fast.round().to(image.dtype);
+            return fast.MoveToOuterDisposeScope();
+        }
         var grid = ToSamplingGrid(displacement.to(src.dtype));
         // one field applied to a whole batch (e.g. several label maps of one subject)
         if (grid.shape[0] != src.shape[0]) grid = grid.expand([src.shape[0], .. grid.shape[1..]]);
@@ -30,8 +49,16 @@ public static class SpatialTransformer
         var output = nn.functional.grid_sample(src, grid, gsMode, GridSamplePaddingMode.Zeros, align_corners: true);
         // label maps keep their integer type (nearest never mixes values, so the cast is exact)
         if (!image.is_floating_point()) output = output.round().to(image.dtype);
+        if (addend is not null) output = addend + output;
         return output.MoveToOuterDisposeScope();
     }
+
+    private static bool KernelApplies(Tensor src, Tensor displacement, Tensor? addend) =>
+        UseCpuKernel && src.dim() == 5
+        && src.dtype == ScalarType.Float32 && displacement.dtype == ScalarType.Float32
+        && (addend is null || (addend.dtype == ScalarType.Float32 && addend.shape.SequenceEqual(src.shape)))
+        && src.device_type == DeviceType.CPU && displacement.device_type == DeviceType.CPU
+        && !(is_grad_enabled() && (src.requires_grad || displacement.requires_grad || (addend?.requires_grad ?? false)));
 
     /// <summary>Normalised grid [N, *spatial, nd] for grid_sample: identity + displacement in unit coordinates.</summary>
     public static Tensor ToSamplingGrid(Tensor displacement)
