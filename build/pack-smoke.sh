@@ -38,7 +38,8 @@ if command -v readelf >/dev/null; then
   unzip -q -o "$feed/unsup.$ver.nupkg" '*/libLibTorchSharp.so' -d "$tmp/toolpkg"
   so="$(find "$tmp/toolpkg" -name libLibTorchSharp.so | head -n 1)"
   [ -n "$so" ] || { echo "pack-smoke: no libLibTorchSharp.so in the tool package" >&2; exit 1; }
-  readelf -V "$so" | grep -qE 'GLIBCXX_3\.4\.32 +Flags: WEAK' \
+  versions="$(readelf -V "$so")"   # not piped into grep -q: its early exit would SIGPIPE readelf under pipefail
+  grep -qE 'GLIBCXX_3\.4\.32 +Flags: WEAK' <<<"$versions" \
     || { echo "pack-smoke: the tool package's libLibTorchSharp.so is not patched (GLIBCXX_3.4.32 not weak)" >&2; exit 1; }
   step "tool package carries the patched libLibTorchSharp.so (GLIBCXX_3.4.32 weak)"
 else
