@@ -18,7 +18,9 @@ tmp="$(mktemp -d "${TMPDIR:-/tmp}/unsup-pack-smoke.XXXXXX")"
 cache="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
 cleanup() {
   rm -rf "$tmp"
-  for id in unsup unsup.core unsup.moco unsup.registration; do rm -rf "${cache:?}/$id/$ver"; done
+  for id in unsup unsup.core unsup.moco unsup.registration; do
+    rm -rf "${cache:?}/$id/$ver"; rmdir --ignore-fail-on-non-empty "$cache/$id" 2>/dev/null || true
+  done
 }
 trap cleanup EXIT
 step() { echo "pack-smoke: $*"; }
