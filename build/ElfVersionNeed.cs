@@ -126,18 +126,20 @@ namespace Unsup.Build
     {
         [Microsoft.Build.Framework.Required] public Microsoft.Build.Framework.ITaskItem[] Files { get; set; } = Array.Empty<Microsoft.Build.Framework.ITaskItem>();
         [Microsoft.Build.Framework.Required] public string Version { get; set; } = "";
+        /// <summary>Patch even when this machine's libstdc++ has the version (files bound for other machines).</summary>
+        public bool Always { get; set; }
 
         public override bool Execute()
         {
             string libstdcxx = ElfVersionNeed.FindSystemLibStdCxx();
-            if (libstdcxx == null || ElfVersionNeed.Defines(libstdcxx, Version))
+            if (!Always && (libstdcxx == null || ElfVersionNeed.Defines(libstdcxx, Version)))
                 return true; // a newer libstdc++ satisfies the need: leave the library as shipped
             foreach (var item in Files)
             {
                 var r = ElfVersionNeed.MakeWeak(item.ItemSpec, Version);
                 if (r == ElfPatchResult.Patched)
                     Log.LogMessage(Microsoft.Build.Framework.MessageImportance.High,
-                        $"Unsup: marked {Version} weak in {item.ItemSpec} ({libstdcxx} lacks it)");
+                        $"Unsup: marked {Version} weak in {item.ItemSpec} ({(Always ? "always, for other machines" : libstdcxx + " lacks it")})");
             }
             return true;
         }

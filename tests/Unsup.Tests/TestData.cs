@@ -30,11 +30,11 @@ public static class TestData
     /// <summary>A fresh empty folder, deleted when disposed.</summary>
     public static TempDir Temp() => new();
 
-    /// <summary>Runs python3 with a script; returns stdout. Skips the test when python3 or a module is missing.</summary>
+    /// <summary>Runs python3 with a script; returns stdout. Skips the test when python3 or a module is missing (fails it on CI: Prerequisite).</summary>
     public static string Python(string script, params string[] requiredModules)
     {
         foreach (var m in requiredModules)
-            Skip.IfNot(RunPython($"import {m}", out _, out _) == 0, $"python3 module '{m}' not installed");
+            Prerequisite.Require(RunPython($"import {m}", out _, out _) == 0, $"python3 module '{m}' not installed");
         int rc = RunPython(script, out var stdout, out var stderr);
         Assert.True(rc == 0, $"python failed ({rc}):\n{stderr}");
         return stdout;

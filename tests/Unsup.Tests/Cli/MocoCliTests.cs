@@ -19,7 +19,7 @@ public class MocoCliTests
     [SkippableFact]
     public void TimeLimitedRunResumesToTheSameWeightsAsAnUninterruptedOne()
     {
-        Skip.IfNot(Directory.Exists("/usr/share/datasets/fashion-mnist"), "dataset-fashion-mnist not installed");
+        Prerequisite.Require(Directory.Exists("/usr/share/datasets/fashion-mnist"), "dataset-fashion-mnist not installed");
         using var dir = TestData.Temp();
         string whole = dir.File("whole"), parts = dir.File("parts");
         var a = UnsupProcess.Run(Args("--out", whole));

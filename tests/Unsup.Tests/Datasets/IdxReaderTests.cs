@@ -142,7 +142,7 @@ public class IdxReaderTests
     [SkippableFact]
     public void RealFashionMnistTrainAndTest()
     {
-        Skip.IfNot(File.Exists(Path.Combine(SystemFashion, "train-images-idx3-ubyte.gz")), "Debian's dataset-fashion-mnist not installed");
+        Prerequisite.Require(File.Exists(Path.Combine(SystemFashion, "train-images-idx3-ubyte.gz")), "Debian's dataset-fashion-mnist not installed");
         using (var train = FashionMnist.Load(SystemFashion, train: true))
         {
             Assert.Equal(new long[] { 60000, 1, 28, 28 }, train.Images.shape);
@@ -159,7 +159,7 @@ public class IdxReaderTests
     [SkippableFact]
     public void RealFashionMnistMatchesNumpy()
     {
-        Skip.IfNot(File.Exists(Path.Combine(SystemFashion, "t10k-images-idx3-ubyte.gz")), "Debian's dataset-fashion-mnist not installed");
+        Prerequisite.Require(File.Exists(Path.Combine(SystemFashion, "t10k-images-idx3-ubyte.gz")), "Debian's dataset-fashion-mnist not installed");
         var py = TestData.Python($$"""
             import gzip, numpy as np
             a = np.frombuffer(gzip.open('{{SystemFashion}}/t10k-images-idx3-ubyte.gz').read(), np.uint8, offset=16).reshape(-1, 28, 28)

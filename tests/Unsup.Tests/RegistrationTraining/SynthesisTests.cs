@@ -103,7 +103,7 @@ public class SynthesisTests
     public void SynthSegFolderPriorsPairEveryGenerationLabelWithAT1Column()
     {
         string dir = Path.Combine(TestData.SharedData, "synthseg");
-        Skip.IfNot(File.Exists(Path.Combine(dir, "prior_means_t1.npy")), "shared synthseg priors not present");
+        Prerequisite.Require(File.Exists(Path.Combine(dir, "prior_means_t1.npy")), "shared synthseg priors not present");
         var p = LabelIntensityPriors.FromSynthSegFolder(dir);
         Assert.Equal(54, p.Labels.Length);
         Assert.Equal(25, p.ClassCount);
@@ -120,7 +120,7 @@ public class SynthesisTests
     public void PriorsWhoseClassesDoNotIndexTheColumnsAreAClearError()
     {
         string dir = Path.Combine(TestData.SharedData, "synthseg");
-        Skip.IfNot(File.Exists(Path.Combine(dir, "prior_means_t1.npy")), "shared synthseg priors not present");
+        Prerequisite.Require(File.Exists(Path.Combine(dir, "prior_means_t1.npy")), "shared synthseg priors not present");
         // the shared generation_classes.npy has 48 classes; the T1 priors have 25 columns
         var e = Assert.Throws<UnsupException>(() => LabelIntensityPriors.FromSynthSegFolder(dir, Path.Combine(dir, "generation_classes.npy")));
         Assert.Contains("generation_classes.npy", e.Message);

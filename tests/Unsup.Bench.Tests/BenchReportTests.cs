@@ -1,6 +1,6 @@
 using Unsup.Bench.Registration;
 
-namespace Unsup.Tests.Bench;
+namespace Unsup.Bench.Tests;
 
 public class BenchReportTests
 {

@@ -1,7 +1,7 @@
 using Unsup.IO.Nifti;
 using static TorchSharp.torch;
 
-namespace Unsup.Tests.Bench;
+namespace Unsup.Bench.Tests;
 
 /// <summary>bench/registration's driver on any folder of label maps (here tiny non-FreeSurfer ones).</summary>
 public class RegistrationBenchTests

@@ -3,7 +3,7 @@ using Unsup.IO.Nifti;
 using Unsup.Registration.Metrics;
 using static TorchSharp.torch;
 
-namespace Unsup.Tests.Bench;
+namespace Unsup.Bench.Tests;
 
 public class ElastixRegistrationTests
 {
@@ -50,7 +50,7 @@ public class ElastixRegistrationTests
     [SkippableFact]
     public void Elastix_undoes_a_shift_of_a_synthetic_pair()
     {
-        Skip.IfNot(File.Exists("/usr/bin/elastix") && File.Exists("/usr/bin/transformix"), "elastix not installed");
+        Prerequisite.Require(File.Exists("/usr/bin/elastix") && File.Exists("/usr/bin/transformix"), "elastix not installed");
         using var tmp = TestData.Temp();
         var header = new NiftiHeader();
         NiftiAffine.Set(header, new double[,] { { -2, 0, 0, 40 }, { 0, 0, 2, -30 }, { 0, -2, 0, 50 }, { 0, 0, 0, 1 } });
@@ -92,7 +92,7 @@ public class ElastixRegistrationTests
     [SkippableFact]
     public void A_failing_elastix_run_names_the_pair_and_quotes_its_log()
     {
-        Skip.IfNot(File.Exists("/usr/bin/elastix"), "elastix not installed");
+        Prerequisite.Require(File.Exists("/usr/bin/elastix"), "elastix not installed");
         using var tmp = TestData.Temp();
         var header = new NiftiHeader();
         NiftiAffine.Set(header, NiftiAffine.Identity());
