@@ -46,6 +46,8 @@ public static class MocoCommands
         var crop = new Option<int?>("--crop-size") { Description = "Crop size (default: the smaller of the preset's and the image size)" };
         var cropMin = new Option<double?>("--crop-min-scale") { Description = "Smallest crop area fraction (v1/v2: 0.2; cifar: 0.08 as torchvision's default)" };
         var knnEvery = new Option<int?>("--knn-every") { Description = "kNN monitor every N epochs when labels exist (0 = off)" };
+        var knnFeatures = new Option<string?>("--knn-features") { Description = "Features the kNN monitor reads: head (default; the official CIFAR-10 demo's: the query encoder's L2-normalised 128-d output) or backbone (pooled features, as moco knn/lincls use)" };
+        knnFeatures.AcceptOnlyFromAmong(Unsup.Moco.Evaluation.KnnFeaturesNames.Names);
         var knnBank = new Option<int?>("--knn-bank") { Description = "At most this many training images in the kNN bank (default: all)" };
         var imageSize = new Option<int?>("--image-size") { Description = "Image folders: scale the shorter side to S and centre-crop SxS" };
         var maxImages = new Option<int?>("--max-images") { Description = "Train on the first N training images only (quick runs)" };
@@ -66,7 +68,7 @@ public static class MocoCommands
             "  unsup moco pretrain --data fashion-mnist --preset v2 --preview aug.png")
         {
             data, preset, arch, width, cifarStem, epochs, batch, lr, schedule, warmup, wd, noBnWd, k, m, t, mlp, symmetric, splits,
-            aug, crop, cropMin, knnEvery, knnBank, imageSize, maxImages, outDir, resume, preview, stopAfter, timeLimit,
+            aug, crop, cropMin, knnEvery, knnFeatures, knnBank, imageSize, maxImages, outDir, resume, preview, stopAfter, timeLimit,
         };
         cmd.SetAction(r =>
         {
@@ -90,6 +92,7 @@ public static class MocoCommands
                 Mlp = r.GetValue(mlp) ?? c.Mlp, Symmetric = r.GetValue(symmetric) ?? c.Symmetric, BnSplits = r.GetValue(splits) ?? c.BnSplits,
                 Augmentation = r.GetValue(aug) ?? c.Augmentation, CropSize = r.GetValue(crop) ?? Math.Min(c.CropSize, Math.Min(train.Height, train.Width)),
                 CropScaleMin = r.GetValue(cropMin) ?? c.CropScaleMin, KnnEvery = r.GetValue(knnEvery) ?? c.KnnEvery,
+                KnnFeatures = r.GetValue(knnFeatures) ?? c.KnnFeatures,
                 InChannels = train.Channels, Seed = r.GetValue(GlobalOptions.Seed), DataSpec = spec,
                 MaxImages = r.GetValue(maxImages), ImageSize = r.GetValue(imageSize),
             };
