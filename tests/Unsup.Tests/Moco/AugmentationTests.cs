@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Globalization;
 using Unsup.Moco.Augment;
 using static TorchSharp.torch;
@@ -105,7 +106,7 @@ public class AugmentationTests
     }
 
     [SkippableFact]
-    public void Crop_equals_torchvision_resized_crop_bilinear()
+    public void Crop_equals_torchvision_resized_crop_bilinear_antialiased()
     {
         using var x = MocoAugmentation.ToUnitFloat(Images(1, 3, 10, 14));
         var crop = new RandomResizedCrop(8);
@@ -115,10 +116,51 @@ public class AugmentationTests
             import torch
             import torchvision.transforms.functional as F
             x = torch.tensor({{PyList(x)}}).view(1, 3, 10, 14)
-            y = F.resized_crop(x, 2, 3, 6, 9, [8, 8], interpolation=F.InterpolationMode.BILINEAR, antialias=False)
+            y = F.resized_crop(x, 2, 3, 6, 9, [8, 8], interpolation=F.InterpolationMode.BILINEAR, antialias=True)
             print(" ".join(repr(float(v)) for v in y.flatten()))
             """, "torch", "torchvision");
         Close(ParseFloats(py), Data(y), 1e-5f);
+    }
+
+    /// <summary>
+    /// Large crops shrunk to the output size, against torchvision's resized_crop on PIL images (the official loaders'
+    /// path: PIL's antialiased bilinear resize, uint8 out) and on tensors with antialias=True (float).
+    /// </summary>
+    [SkippableTheory]
+    [InlineData(96, 200)]
+    [InlineData(224, 500)]
+    [InlineData(32, 60)]
+    public void Shrinking_crops_match_torchvision_on_PIL_images(int size, int image)
+    {
+        using var dir = TestData.Temp();
+        using var imgs = Images(3, 3, image, image, seed: 6);
+        // boxes shrunk 1.3x to 2.3x, one a non-square box near the corner
+        using var boxes = tensor(new double[] { 0, 0, image, image, image / 5, image / 7, (int)(size * 1.3), (int)(size * 1.6), image / 2, 3, image / 2, image - 5 }, [3, 4]);
+        var crop = new RandomResizedCrop(size);
+        using var ours = crop.Crop(imgs.to(ScalarType.Float32), boxes);
+        File.WriteAllBytes(dir.File("in.u8"), imgs.permute(0, 2, 3, 1).contiguous().data<byte>().ToArray());
+        var b = boxes.to(ScalarType.Int64).data<long>().ToArray();
+        TestData.Python($$"""
+            import numpy as np, torch
+            from PIL import Image
+            import torchvision.transforms.functional as F
+            x = np.fromfile(r'{{dir.File("in.u8")}}', dtype=np.uint8).reshape(3, {{image}}, {{image}}, 3)
+            b = np.array([{{string.Join(", ", b)}}]).reshape(3, 4)
+            pil = np.stack([np.asarray(F.resized_crop(Image.fromarray(x[i]), *map(int, b[i]), [{{size}}, {{size}}], F.InterpolationMode.BILINEAR)) for i in range(3)])
+            pil.astype(np.uint8).tofile(r'{{dir.File("pil.u8")}}')
+            t = torch.from_numpy(x).permute(0, 3, 1, 2).float()
+            ten = torch.stack([F.resized_crop(t[i], *map(int, b[i]), [{{size}}, {{size}}], F.InterpolationMode.BILINEAR, antialias=True) for i in range(3)])
+            ten.numpy().astype(np.float32).tofile(r'{{dir.File("tensor.f32")}}')
+            """, "numpy", "PIL", "torch", "torchvision");
+        using var pil = tensor(File.ReadAllBytes(dir.File("pil.u8"))).view(3, size, size, 3).permute(0, 3, 1, 2).to(ScalarType.Float32);
+        var tv = File.ReadAllBytes(dir.File("tensor.f32"));
+        using var ten = tensor(MemoryMarshal.Cast<byte, float>(tv).ToArray()).view(3, 3, size, size);
+        // float against float: the same weights (float32 sums over up to 500 taps: within 0.01 grey levels); against PIL: its uint8 rounding after each of its two passes
+        Assert.True((ours - ten).abs().max().item<float>() <= 0.01f, $"max |ours - torchvision tensor| = {(ours - ten).abs().max().item<float>()}");
+        Assert.True((ours - pil).abs().max().item<float>() <= 1.0f, $"max |ours - PIL| = {(ours - pil).abs().max().item<float>()} grey levels");
+        // the old sampling (bilinear at the sample points, no antialiasing) was far from both on noise images
+        using var plain = nn.functional.interpolate(imgs.to(ScalarType.Float32).narrow(0, 0, 1), [size, size], mode: InterpolationMode.Bilinear, align_corners: false);
+        Assert.True((plain - pil.narrow(0, 0, 1)).abs().mean().item<float>() > 10f);
     }
 
     [SkippableFact]
