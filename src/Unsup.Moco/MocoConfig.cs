@@ -51,6 +51,8 @@ public sealed record MocoConfig
     public int KnnK { get; init; } = 200;
     public double KnnTemperature { get; init; } = 0.1;
     public int KnnEvery { get; init; } = 1;
+    /// <summary>"head" (the CIFAR demo's monitor: the query encoder's L2-normalised projection) or "backbone" (pooled features).</summary>
+    public string KnnFeatures { get; init; } = "head";
 
     public long Seed { get; init; }
 
@@ -97,6 +99,7 @@ public sealed record MocoConfig
         if (!LrSchedule.Kinds.Contains(Schedule)) throw new UnsupException($"--schedule {Schedule}: expected {string.Join(", ", LrSchedule.Kinds)}");
         if (WarmupEpochs < 0 || WarmupEpochs > Epochs) throw new UnsupException($"--warmup-epochs {WarmupEpochs}: must be between 0 and --epochs {Epochs}");
         if (!MocoAugmentation.Presets.Contains(Augmentation)) throw new UnsupException($"--aug {Augmentation}: expected v1, v2 or cifar");
+        _ = Evaluation.KnnFeaturesNames.Parse(KnnFeatures);
         if (InChannels is not (1 or 3)) throw new UnsupException($"{InChannels} image channels: expected 1 or 3");
         _ = ResNetOptions.Parse(Arch);
         return this;

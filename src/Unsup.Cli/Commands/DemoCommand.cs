@@ -52,7 +52,7 @@ public static class DemoCommand
                     RunDir = mocoRun, Config = config, Device = device,
                     Progress = r.GetValue(GlobalOptions.Quiet) ? ProgressMode.Quiet : ProgressMode.Auto,
                 });
-                Console.WriteLine($"MoCo: kNN top-1 {moco.KnnInit:P2} at random init -> {moco.KnnLast:P2} after {moco.Epochs} epochs; " +
+                Console.WriteLine($"MoCo: kNN top-1 ({config.KnnFeatures} features) {moco.KnnInit:P2} at random init -> {moco.KnnLast:P2} after {moco.Epochs} epochs; " +
                                   $"plots in {Path.GetFullPath(Path.Combine(mocoRun, "plots"))}");
             }
 

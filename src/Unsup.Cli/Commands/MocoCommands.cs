@@ -3,6 +3,7 @@ using Unsup.Moco;
 using Unsup.Moco.Augment;
 using Unsup.Moco.Training;
 using Unsup.Training;
+using static TorchSharp.torch;
 
 namespace Unsup.Cli.Commands;
 
@@ -24,11 +25,11 @@ public static class MocoCommands
     static Command Pretrain()
     {
         var data = new Option<string>("--data") { Description = "Training images: " + Unsup.Data.DataSpec.AcceptedForms, DefaultValueFactory = _ => "fashion-mnist" };
-        var preset = new Option<string>("--preset") { Description = "Published defaults: v1 (MoCo), v2 (MoCo v2), cifar (official CIFAR-10 demo)", DefaultValueFactory = _ => "v2" };
+        var preset = new Option<string?>("--preset") { Description = "Published defaults: v1 (MoCo), v2 (MoCo v2), cifar (official CIFAR-10 demo); default cifar for images of 64 px or less, else v2" };
         preset.AcceptOnlyFromAmong(MocoConfig.Presets);
         var arch = new Option<string?>("--arch") { Description = "resnet18 | resnet34 | resnet50 (torchvision layout)" };
-        var width = new Option<int?>("--width") { Description = "Base channel width (64 = torchvision; 16 or 32 train on a CPU)" };
-        var cifarStem = new Option<bool?>("--cifar-stem") { Description = "3x3 stride-1 first conv and no max-pool (small images)" };
+        var width = new Option<int?>("--width") { Description = $"Base channel width (64 = torchvision; default {MocoDefaults.CpuWidth} with resnet18 when no GPU is used)" };
+        var cifarStem = new Option<bool?>("--cifar-stem") { Description = $"3x3 stride-1 first conv and no max-pool (default: on for images of {MocoDefaults.SmallImageSide} px or less)" };
         var epochs = new Option<int?>("--epochs") { Description = "Epochs (preset: 200)" };
         var batch = new Option<int?>("--batch-size") { Description = "Images per step (preset: 256; cifar 512)" };
         var lr = new Option<double?>("--lr") { Description = "Base learning rate per 256 images, scaled with the batch size (preset: 0.03)" };
@@ -46,6 +47,8 @@ public static class MocoCommands
         var crop = new Option<int?>("--crop-size") { Description = "Crop size (default: the smaller of the preset's and the image size)" };
         var cropMin = new Option<double?>("--crop-min-scale") { Description = "Smallest crop area fraction (v1/v2: 0.2; cifar: 0.08 as torchvision's default)" };
         var knnEvery = new Option<int?>("--knn-every") { Description = "kNN monitor every N epochs when labels exist (0 = off)" };
+        var knnFeatures = new Option<string?>("--knn-features") { Description = "Features the kNN monitor reads: head (default; the official CIFAR-10 demo's: the query encoder's L2-normalised 128-d output) or backbone (pooled features, as moco knn/lincls use)" };
+        knnFeatures.AcceptOnlyFromAmong(Unsup.Moco.Evaluation.KnnFeaturesNames.Names);
         var knnBank = new Option<int?>("--knn-bank") { Description = "At most this many training images in the kNN bank (default: all)" };
         var imageSize = new Option<int?>("--image-size") { Description = "Image folders: scale the shorter side to S and centre-crop SxS" };
         var maxImages = new Option<int?>("--max-images") { Description = "Train on the first N training images only (quick runs)" };
@@ -54,6 +57,7 @@ public static class MocoCommands
         var preview = new Option<string?>("--preview") { Description = "Only write a PNG grid of augmented pairs to this file and exit" };
         var stopAfter = new Option<int?>("--stop-after") { Description = "Stop after N epochs in this invocation (resume later)" };
         var timeLimit = new Option<double?>("--time-limit") { Description = "Stop after this many minutes of training (checkpoint, kNN; resume later)" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Print the resolved configuration and the estimated time per epoch (a few timed steps), then exit without writing anything" };
 
         var cmd = new Command("pretrain",
             "Self-supervised MoCo pretraining. Writes a run folder with config.json, metrics.jsonl, a checkpoint every epoch " +
@@ -66,7 +70,7 @@ public static class MocoCommands
             "  unsup moco pretrain --data fashion-mnist --preset v2 --preview aug.png")
         {
             data, preset, arch, width, cifarStem, epochs, batch, lr, schedule, warmup, wd, noBnWd, k, m, t, mlp, symmetric, splits,
-            aug, crop, cropMin, knnEvery, knnBank, imageSize, maxImages, outDir, resume, preview, stopAfter, timeLimit,
+            aug, crop, cropMin, knnEvery, knnFeatures, knnBank, imageSize, maxImages, outDir, resume, preview, stopAfter, timeLimit, dryRun,
         };
         cmd.SetAction(r =>
         {
@@ -79,7 +83,9 @@ public static class MocoCommands
             var (train, test) = DatasetLoading.Load(r, spec, saved?.ImageSize ?? r.GetValue(imageSize), saved?.MaxImages ?? r.GetValue(maxImages));
             using var _train = train; using var _test = test;
 
-            var c = saved ?? MocoConfig.FromPreset(r.GetValue(preset)!);
+            int side = (int)Math.Min(train.Height, train.Width);
+            var choice = saved == null ? MocoDefaults.Choose(r.GetValue(preset), side, train.Count, device.type == TorchSharp.DeviceType.CUDA) : null;
+            var c = saved ?? choice!.Config;
             if (saved == null) c = c with
             {
                 Arch = r.GetValue(arch) ?? c.Arch, Width = r.GetValue(width) ?? c.Width, CifarStem = r.GetValue(cifarStem) ?? c.CifarStem,
@@ -90,6 +96,7 @@ public static class MocoCommands
                 Mlp = r.GetValue(mlp) ?? c.Mlp, Symmetric = r.GetValue(symmetric) ?? c.Symmetric, BnSplits = r.GetValue(splits) ?? c.BnSplits,
                 Augmentation = r.GetValue(aug) ?? c.Augmentation, CropSize = r.GetValue(crop) ?? Math.Min(c.CropSize, Math.Min(train.Height, train.Width)),
                 CropScaleMin = r.GetValue(cropMin) ?? c.CropScaleMin, KnnEvery = r.GetValue(knnEvery) ?? c.KnnEvery,
+                KnnFeatures = r.GetValue(knnFeatures) ?? c.KnnFeatures,
                 InChannels = train.Channels, Seed = r.GetValue(GlobalOptions.Seed), DataSpec = spec,
                 MaxImages = r.GetValue(maxImages), ImageSize = r.GetValue(imageSize),
             };
@@ -104,6 +111,22 @@ public static class MocoCommands
             }
 
             string run = resumeDir ?? r.GetValue(outDir) ?? RunFolder.DefaultPath($"moco-{Slug(spec)}-{DateTime.Now:yyyyMMdd-HHmmss}");
+            bool dry = r.GetValue(dryRun);
+            if (choice != null && (dry || !r.GetValue(GlobalOptions.Quiet)))
+            {
+                Console.WriteLine($"defaults for {train}: {string.Join("; ", choice.Reasons)} (options given explicitly win)");
+                Console.WriteLine($"resolved: preset {c.Preset}, {c.Arch} width {c.Width}, {(c.CifarStem ? "CIFAR" : "ImageNet")} stem, {c.InChannels}-channel input, " +
+                                  $"{(c.Mlp ? "MLP" : "linear")} head, crop {c.CropSize} px ({c.Augmentation} augmentation), K {c.QueueSize}, m {c.KeyMomentum}, T {c.Temperature}, " +
+                                  $"{(c.Symmetric ? "symmetric" : "asymmetric")} loss, batch {c.BatchSize} in {c.BnSplits} BN splits, lr {c.Lr:G3} {c.Schedule}, wd {c.WeightDecay}, " +
+                                  $"{c.Epochs} epochs, kNN monitor on {c.KnnFeatures} features");
+                var estimate = EpochTimeEstimate.Measure(c, train.Images, device);
+                Console.WriteLine($"estimate: {estimate.Describe()}; {c.Epochs} epochs ~ {estimate.Epoch.TotalHours * c.Epochs:F1} h");
+            }
+            if (dry)
+            {
+                Console.WriteLine($"dry run: nothing written (the run folder would be {Path.GetFullPath(run)})");
+                return 0;
+            }
             Console.WriteLine($"MoCo pretraining on {train} ({c.Arch} width {c.Width}, K {c.QueueSize}, m {c.KeyMomentum}, T {c.Temperature}, " +
                               $"batch {c.BatchSize}, lr {c.Lr:G3} {c.Schedule}, {c.Epochs} epochs) -> {Path.GetFullPath(run)}");
             var result = MocoPretraining.Run(DatasetLoading.ToMocoData(train, test), new MocoPretrainOptions

@@ -79,11 +79,18 @@ public static class MocoUseCommands
         var k = new Option<int>("--k") { Description = "Neighbours", DefaultValueFactory = _ => 200 };
         var t = new Option<double>("--t") { Description = "Temperature of the exp(sim / t) vote weights", DefaultValueFactory = _ => 0.1 };
         var pixels = new Option<bool>("--pixels") { Description = "Also report the same kNN on raw pixels (the baseline)" };
+        var features = new Option<string>("--knn-features")
+        {
+            Description = "backbone: pooled backbone features (default; what lincls and embed use) or head: the MoCo projection head's L2-normalised output " +
+                          "(what the pretraining monitor reads by default; reproduces its logged number for a run folder)",
+            DefaultValueFactory = _ => "backbone",
+        };
+        features.AcceptOnlyFromAmong(KnnFeaturesNames.Names);
         var cmd = new Command("knn",
             "Weighted kNN classification (InstDisc protocol, as MoCo's monitor): L2-normalised features of the training split form the bank, " +
             "each test image takes its k nearest by cosine similarity voting exp(sim / t). Prints top-1 and top-5.\n\n" +
             "Examples:\n  unsup moco knn --weights runs/fmnist --data fashion-mnist --pixels\n  unsup moco knn --weights moco_v2_800ep_pretrain.pth.tar --data folder:~/pets --image-size 224")
-        { weights, data, imageSize, maxImages, maxTest, batch, randomInit, k, t, pixels };
+        { weights, data, imageSize, maxImages, maxTest, batch, randomInit, k, t, pixels, features };
         cmd.SetAction(r =>
         {
             var device = GlobalOptions.Apply(r);
@@ -91,12 +98,12 @@ public static class MocoUseCommands
             Header(r, l);
             var job = KnnJob.Run(l.Encoder, l.Train, l.Test!, new KnnJobOptions
             {
-                K = r.GetValue(k), Temperature = r.GetValue(t), Pixels = r.GetValue(pixels), Device = device, FeatureBatch = r.GetValue(batch), Progress = Progress(r),
+                K = r.GetValue(k), Temperature = r.GetValue(t), Pixels = r.GetValue(pixels), Features = KnnFeaturesNames.Parse(r.GetValue(features)!), Device = device, FeatureBatch = r.GetValue(batch), Progress = Progress(r),
             });
             var res = job.Encoder;
             Console.WriteLine($"kNN (k {res.K}, t {res.Temperature.ToString(CultureInfo.InvariantCulture)}, {res.Queries} test images, bank {res.Bank})");
             Console.WriteLine($"{"features",-28} {"top-1",8} {"top-5",8}");
-            Console.WriteLine($"{(r.GetValue(randomInit) ? "random init" : "encoder") + $" ({job.FeatureDim}-d)",-28} {Pct(res.Top1),8} {Pct(res.Top5),8}");
+            Console.WriteLine($"{(r.GetValue(randomInit) ? "random init" : "encoder") + $" ({r.GetValue(features)}, {job.FeatureDim}-d)",-28} {Pct(res.Top1),8} {Pct(res.Top5),8}");
             if (job.Pixels is KnnResult px)
                 Console.WriteLine($"{"raw pixels",-28} {Pct(px.Top1),8} {Pct(px.Top5),8}");
             return 0;

@@ -42,7 +42,7 @@ public sealed class MocoAugmentation
             new RandomResizedCrop(size, cropScaleMin ?? 0.2, 1.0),
             new ColorJitter(0.4, 0.4, 0.4, 0.1, p: 0.8),
             new RandomGrayscale(0.2),
-            new GaussianBlur(GaussianBlur.KernelSizeFor(size), 0.1, 2.0, p: 0.5),
+            new GaussianBlur(0.1, 2.0, p: 0.5),
             new RandomHorizontalFlip()], normalize),
         // RandomResizedCrop(32) [scale .08–1], flip, RandomApply(ColorJitter(.4,.4,.4,.1), .8), RandomGrayscale(.2)
         "cifar" => new("cifar", size, [

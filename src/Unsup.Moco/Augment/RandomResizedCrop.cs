@@ -5,8 +5,8 @@ namespace Unsup.Moco.Augment;
 /// <summary>
 /// torchvision's RandomResizedCrop, per image: up to 10 tries of (area fraction ~ U(scale), aspect ratio log-uniform
 /// in ratio) until the box fits, else the centre crop clamped to the ratio range; box position uniform; resized to
-/// Size x Size with bilinear sampling (one grid_sample over per-image sample grids: the same sample points and
-/// weights as torchvision's resized_crop with antialias off; no antialiasing when shrinking).
+/// Size x Size as PIL's bilinear resize, which torchvision applies to the PIL images of the official loaders
+/// (antialiased when shrinking, plain bilinear when enlarging; see <see cref="Crop"/>).
 /// </summary>
 public sealed class RandomResizedCrop(int size, double scaleMin = 0.08, double scaleMax = 1.0,
     double ratioMin = 3.0 / 4, double ratioMax = 4.0 / 3) : IBatchTransform
@@ -50,30 +50,40 @@ public sealed class RandomResizedCrop(int size, double scaleMin = 0.08, double s
 
     public Tensor Apply(Tensor images, Generator? generator) => Crop(images, SampleBoxes(images.shape[0], images.shape[2], images.shape[3], generator));
 
-    /// <summary>Crops boxes [N,4] (top, left, height, width) and resizes them to Size x Size.</summary>
+    /// <summary>
+    /// Crops boxes [N,4] (top, left, height, width) and resizes them to Size x Size as torchvision's resized_crop does on
+    /// PIL images (PIL's bilinear resize of the cropped box): each output pixel is a triangle-weighted mean of the box's
+    /// pixels, the triangle widened by the shrink factor when the box is larger than Size (antialiasing: every input
+    /// pixel contributes, none is skipped) and plain bilinear interpolation when it is not. Taps stay inside the box and
+    /// are renormalised, so edge pixels never blend with pixels outside it. Separable: two batched matmuls.
+    /// </summary>
     public Tensor Crop(Tensor images, Tensor boxes)
     {
         using var scope = NewDisposeScope();
-        long n = images.shape[0], H = images.shape[2], W = images.shape[3];
-        var b = boxes.to(ScalarType.Float64);
-        var grid = stack([
-            Axis(b[.., 1], b[.., 3], W).unsqueeze(1).expand(n, Size, Size),
-            Axis(b[.., 0], b[.., 2], H).unsqueeze(2).expand(n, Size, Size)], 3);
-        var output = nn.functional.grid_sample(images, grid.to(images.dtype).to(images.device),
-            GridSampleMode.Bilinear, GridSamplePaddingMode.Border, align_corners: false);
-        return output.MoveToOuterDisposeScope();
+        long H = images.shape[2], W = images.shape[3];
+        var b = boxes.to(ScalarType.Float64).cpu();
+        var wy = ResizeWeights(b[.., 0], b[.., 2], H, Size).to(images.dtype).to(images.device);   // [N, Size, H]
+        var wx = ResizeWeights(b[.., 1], b[.., 3], W, Size).to(images.dtype).to(images.device);   // [N, Size, W]
+        var rows = images.matmul(wx.transpose(1, 2).unsqueeze(1));                               // [N, C, H, Size]
+        return wy.unsqueeze(1).matmul(rows).MoveToOuterDisposeScope();                            // [N, C, Size, Size]
     }
 
     /// <summary>
-    /// Normalised sample positions [N, Size] along one axis: torch's bilinear resize of the cropped box
-    /// (source = start + (o + 0.5)·len/Size − 0.5), clamped to the box so edge pixels never blend with pixels outside
-    /// it (torchvision crops first, then resizes). Equivalent to affine_grid except for that clamp.
+    /// PIL's bilinear resampling weights along one axis [N, size, full] (ImagingResample: support = max(1, scale), taps
+    /// weighted 1 − |pixel centre − source centre| / support, clipped to the box and normalised), for boxes starting at
+    /// <paramref name="start"/> of length <paramref name="length"/> [N] resized to <paramref name="size"/> samples.
     /// </summary>
-    Tensor Axis(Tensor start, Tensor length, long full)
+    public static Tensor ResizeWeights(Tensor start, Tensor length, long full, long size)
     {
-        var o = arange(Size, dtype: ScalarType.Float64).view(1, -1) + 0.5;
-        var src = start.view(-1, 1) + o * (length / Size).view(-1, 1) - 0.5;
-        src = maximum(minimum(src, (start + length - 1).view(-1, 1)), start.view(-1, 1));
-        return (2 * src + 1) / full - 1;
+        using var scope = NewDisposeScope();
+        var s0 = start.to(ScalarType.Float64).view(-1, 1, 1);
+        var len = length.to(ScalarType.Float64).view(-1, 1, 1);
+        var scale = len / size;
+        var support = scale.clamp_min(1.0);
+        var centre = s0 + (arange(size, dtype: ScalarType.Float64).view(1, -1, 1) + 0.5) * scale;
+        var pixel = arange(full, dtype: ScalarType.Float64).view(1, 1, -1);
+        var w = (1 - (pixel + 0.5 - centre).abs() / support).clamp_min(0.0);
+        w = w * (pixel.ge(s0) & pixel.lt(s0 + len)).to(ScalarType.Float64);
+        return (w / w.sum(2, keepdim: true)).MoveToOuterDisposeScope();
     }
 }

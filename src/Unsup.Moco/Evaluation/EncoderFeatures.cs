@@ -38,7 +38,7 @@ public sealed class EncoderFeatures(ResNet backbone, nn.Module<Tensor, Tensor>? 
     public Tensor Extract(Tensor images, bool useHead = false, Action<long, long>? progress = null)
     {
         if (useHead && head == null)
-            throw new UnsupException($"{source}: these weights have no MoCo projection head ({format}); leave out --head to get the backbone's pooled features");
+            throw new UnsupException($"{source}: these weights have no MoCo projection head ({format}); use the backbone's pooled features (leave out --head; --knn-features backbone)");
         var input = Adapt(images);
         long n = input.shape[0];
         var parts = new List<Tensor>();

@@ -10,7 +10,7 @@ public sealed record KnnResult(double Top1, double Top5, int K, double Temperatu
 /// The one weighted kNN (the InstDisc protocol MoCo's monitor uses): L2-normalised features, cosine similarity of
 /// each query to the bank, top k neighbours each voting exp(sim / t) for its class; the class scores are kept so
 /// top-5 can be read as well as top-1. Chunked over queries (one matmul each), so memory stays at chunk × bank.
-/// The pretraining monitor and `moco knn` both run <see cref="Evaluate(EncoderFeatures, Tensor, Tensor, Tensor, Tensor, int, int, double)"/>.
+/// The pretraining monitor and `moco knn` both run <see cref="Evaluate(EncoderFeatures, Tensor, Tensor, Tensor, Tensor, int, int, double, KnnFeatures)"/>.
 /// </summary>
 public static class KnnEvaluation
 {
@@ -49,11 +49,13 @@ public static class KnnEvaluation
     }
 
     /// <summary>kNN of an encoder's features: the training images form the bank, the test images are the queries.</summary>
+    /// <param name="features">The projection head's output (the CIFAR demo's monitor) or the pooled backbone features.</param>
     public static KnnResult Evaluate(EncoderFeatures encoder, Tensor trainImages, Tensor trainLabels, Tensor testImages, Tensor testLabels,
-        int numClasses, int k = 200, double temperature = 0.1)
+        int numClasses, int k = 200, double temperature = 0.1, KnnFeatures features = KnnFeatures.Backbone)
     {
-        using var bank = encoder.Extract(trainImages, "train features");
-        using var queries = encoder.Extract(testImages, "test features");
+        bool head = features == KnnFeatures.Head;
+        using var bank = encoder.Extract(trainImages, "train features", head);
+        using var queries = encoder.Extract(testImages, "test features", head);
         return Evaluate(bank, trainLabels, queries, testLabels, numClasses, k, temperature);
     }
 

@@ -55,11 +55,13 @@ public static class MocoPretraining
         bool monitor = data.HasLabels && config.KnnEvery > 0;
 
         double? knnInit = null, knnLast = null;
+        // "knn" is the monitor's number; "knn_head" or "knn_backbone" repeats it under the name of the features it read.
+        string knnKey = "knn_" + config.KnnFeatures, knnWhat = $"kNN top-1 ({config.KnnFeatures} features)";
         if (monitor && state.Step == 0)
         {
             knnInit = trainer.Knn(data, o.KnnBank).Top1;
-            run.Metrics.Append(0, new Dictionary<string, double> { ["knn"] = knnInit.Value }, 0);
-            session.Progress.Message($"kNN top-1 at random initialisation: {knnInit:P2}");
+            run.Metrics.Append(0, new Dictionary<string, double> { ["knn"] = knnInit.Value, [knnKey] = knnInit.Value }, 0);
+            session.Progress.Message($"{knnWhat} at random initialisation: {knnInit:P2}");
         }
         long rssStart = MemoryReport.RssBytes();
         var clock = Stopwatch.StartNew();
@@ -101,30 +103,31 @@ public static class MocoPretraining
             {
                 knnLast = trainer.Knn(data, o.KnnBank).Top1;
                 epochMetrics["knn"] = knnLast.Value;
-                line += $", kNN top-1 {knnLast:P2}";
+                epochMetrics[knnKey] = knnLast.Value;
+                line += $", {knnWhat} {knnLast:P2}";
             }
             run.Metrics.Append(state.Step, epochMetrics, epochComplete ? epoch + 1 : epoch);
             session.Progress.Message(line);
-            WritePlots(run, monitor);
+            WritePlots(run, monitor ? config.KnnFeatures : null);
         }
 
         var summary = new
         {
             epochs = (double)state.Step / stepsPerEpoch, minutes = clock.Elapsed.TotalMinutes, totalEpochs = config.Epochs, steps = state.Step, lastEpochLoss = lastLoss,
-            knnInit = knnInit ?? FirstKnn(run), knnLast, imagesPerSecond = rate,
+            knnInit = knnInit ?? FirstKnn(run), knnLast, knnFeatures = config.KnnFeatures, imagesPerSecond = rate,
             rssStartMb = rssStart / 1048576.0, rssEndMb = MemoryReport.RssBytes() / 1048576.0,
             checkpoint = session.LastCheckpoint,
         };
         session.Finish(summary, ["loss", "top1"]);
-        WritePlots(run, monitor);
+        WritePlots(run, monitor ? config.KnnFeatures : null);
         return new MocoPretrainResult(run.Root, summary.epochs, summary.knnInit, knnLast, lastLoss, rate);
     }
 
-    static void WritePlots(RunFolder run, bool knn)
+    static void WritePlots(RunFolder run, string? knnFeatures)
     {
         LossPlot.WriteFromFile(run.MetricsPath, run.PlotPath("loss"), ["loss"], "MoCo InfoNCE loss");
         LossPlot.WriteFromFile(run.MetricsPath, run.PlotPath("contrastive_top1"), ["top1"], "contrastive top-1 (positive ranked first)");
-        if (knn) LossPlot.WriteFromFile(run.MetricsPath, run.PlotPath("knn"), ["knn"], "kNN top-1 (test split)", byEpoch: true);
+        if (knnFeatures != null) LossPlot.WriteFromFile(run.MetricsPath, run.PlotPath("knn"), ["knn"], $"kNN top-1 (test split, {knnFeatures} features)", byEpoch: true);
     }
 
     static double? FirstKnn(RunFolder run) =>

@@ -101,8 +101,9 @@ public sealed class MocoTrainer : IDisposable
     }
 
     /// <summary>
-    /// The kNN monitor: <see cref="KnnEvaluation"/> of the query backbone's pooled features (bank: the first
-    /// <paramref name="maxBank"/> training images, queries: the test images), the number `moco knn` prints for the same weights.
+    /// The kNN monitor: <see cref="KnnEvaluation"/> of the query encoder's features of kind <see cref="MocoConfig.KnnFeatures"/>
+    /// (bank: the first <paramref name="maxBank"/> training images, queries: the test images), the number
+    /// `moco knn --knn-features` of the same kind prints for the same weights.
     /// </summary>
     public KnnResult Knn(MocoData data, int? maxBank = null, int batchSize = 256)
     {
@@ -112,9 +113,9 @@ public sealed class MocoTrainer : IDisposable
         {
             bankImages = bankImages.narrow(0, 0, m); bankLabels = bankLabels.narrow(0, 0, m);
         }
-        var extractor = new EncoderFeatures(Model.EncoderQ, null, Normalize, Device, batchSize);
+        var extractor = new EncoderFeatures(Model.EncoderQ, Model.EncoderQ.Head, Normalize, Device, batchSize);
         return KnnEvaluation.Evaluate(extractor, bankImages, bankLabels, data.TestImages!, data.TestLabels!, data.NumClasses,
-            Config.KnnK, Config.KnnTemperature);
+            Config.KnnK, Config.KnnTemperature, KnnFeaturesNames.Parse(Config.KnnFeatures));
     }
 
     public void Dispose()

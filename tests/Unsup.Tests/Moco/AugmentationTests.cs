@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Globalization;
 using Unsup.Moco.Augment;
 using static TorchSharp.torch;
@@ -105,7 +106,7 @@ public class AugmentationTests
     }
 
     [SkippableFact]
-    public void Crop_equals_torchvision_resized_crop_bilinear()
+    public void Crop_equals_torchvision_resized_crop_bilinear_antialiased()
     {
         using var x = MocoAugmentation.ToUnitFloat(Images(1, 3, 10, 14));
         var crop = new RandomResizedCrop(8);
@@ -115,10 +116,51 @@ public class AugmentationTests
             import torch
             import torchvision.transforms.functional as F
             x = torch.tensor({{PyList(x)}}).view(1, 3, 10, 14)
-            y = F.resized_crop(x, 2, 3, 6, 9, [8, 8], interpolation=F.InterpolationMode.BILINEAR, antialias=False)
+            y = F.resized_crop(x, 2, 3, 6, 9, [8, 8], interpolation=F.InterpolationMode.BILINEAR, antialias=True)
             print(" ".join(repr(float(v)) for v in y.flatten()))
             """, "torch", "torchvision");
         Close(ParseFloats(py), Data(y), 1e-5f);
+    }
+
+    /// <summary>
+    /// Large crops shrunk to the output size, against torchvision's resized_crop on PIL images (the official loaders'
+    /// path: PIL's antialiased bilinear resize, uint8 out) and on tensors with antialias=True (float).
+    /// </summary>
+    [SkippableTheory]
+    [InlineData(96, 200)]
+    [InlineData(224, 500)]
+    [InlineData(32, 60)]
+    public void Shrinking_crops_match_torchvision_on_PIL_images(int size, int image)
+    {
+        using var dir = TestData.Temp();
+        using var imgs = Images(3, 3, image, image, seed: 6);
+        // boxes shrunk 1.3x to 2.3x, one a non-square box near the corner
+        using var boxes = tensor(new double[] { 0, 0, image, image, image / 5, image / 7, (int)(size * 1.3), (int)(size * 1.6), image / 2, 3, image / 2, image - 5 }, [3, 4]);
+        var crop = new RandomResizedCrop(size);
+        using var ours = crop.Crop(imgs.to(ScalarType.Float32), boxes);
+        File.WriteAllBytes(dir.File("in.u8"), imgs.permute(0, 2, 3, 1).contiguous().data<byte>().ToArray());
+        var b = boxes.to(ScalarType.Int64).data<long>().ToArray();
+        TestData.Python($$"""
+            import numpy as np, torch
+            from PIL import Image
+            import torchvision.transforms.functional as F
+            x = np.fromfile(r'{{dir.File("in.u8")}}', dtype=np.uint8).reshape(3, {{image}}, {{image}}, 3)
+            b = np.array([{{string.Join(", ", b)}}]).reshape(3, 4)
+            pil = np.stack([np.asarray(F.resized_crop(Image.fromarray(x[i]), *map(int, b[i]), [{{size}}, {{size}}], F.InterpolationMode.BILINEAR)) for i in range(3)])
+            pil.astype(np.uint8).tofile(r'{{dir.File("pil.u8")}}')
+            t = torch.from_numpy(x).permute(0, 3, 1, 2).float()
+            ten = torch.stack([F.resized_crop(t[i], *map(int, b[i]), [{{size}}, {{size}}], F.InterpolationMode.BILINEAR, antialias=True) for i in range(3)])
+            ten.numpy().astype(np.float32).tofile(r'{{dir.File("tensor.f32")}}')
+            """, "numpy", "PIL", "torch", "torchvision");
+        using var pil = tensor(File.ReadAllBytes(dir.File("pil.u8"))).view(3, size, size, 3).permute(0, 3, 1, 2).to(ScalarType.Float32);
+        var tv = File.ReadAllBytes(dir.File("tensor.f32"));
+        using var ten = tensor(MemoryMarshal.Cast<byte, float>(tv).ToArray()).view(3, 3, size, size);
+        // float against float: the same weights (float32 sums over up to 500 taps: within 0.01 grey levels); against PIL: its uint8 rounding after each of its two passes
+        Assert.True((ours - ten).abs().max().item<float>() <= 0.01f, $"max |ours - torchvision tensor| = {(ours - ten).abs().max().item<float>()}");
+        Assert.True((ours - pil).abs().max().item<float>() <= 1.0f, $"max |ours - PIL| = {(ours - pil).abs().max().item<float>()} grey levels");
+        // the old sampling (bilinear at the sample points, no antialiasing) was far from both on noise images
+        using var plain = nn.functional.interpolate(imgs.to(ScalarType.Float32).narrow(0, 0, 1), [size, size], mode: InterpolationMode.Bilinear, align_corners: false);
+        Assert.True((plain - pil.narrow(0, 0, 1)).abs().mean().item<float>() > 10f);
     }
 
     [SkippableFact]
@@ -151,35 +193,64 @@ public class AugmentationTests
         Close(all[(4 * m)..], Data(gr), 1e-3f);
     }
 
-    [SkippableFact]
-    public void Blur_equals_torchvision_gaussian_blur()
+    [Fact]
+    public void Blur_impulse_response_has_variance_sigma_squared_and_reaches_past_a_tenth_of_the_image()
     {
-        using var x = MocoAugmentation.ToUnitFloat(Images(1, 3, 9, 9, seed: 4));
-        using var sigma = tensor(new double[] { 1.3 });
-        using var k = GaussianBlur.Kernels(sigma, 5);
-        using var kx = k.to(ScalarType.Float32).view(1, 1, 1, 5).expand(3, 1, 1, 5);
-        using var ky = k.to(ScalarType.Float32).view(1, 1, 5, 1).expand(3, 1, 5, 1);
-        using var padded = nn.functional.pad(x, [2, 2, 2, 2], TorchSharp.PaddingModes.Reflect);
-        using var ours = nn.functional.conv2d(nn.functional.conv2d(padded, ky, groups: 3), kx, groups: 3);
-        // and through the transform with p = 1 (σ is random there; only check it blurs, keeps range and mean)
-        var blur = new GaussianBlur(5, 1.3, 1.3, p: 1.0);
-        using var viaTransform = blur.Apply(x, new Generator(0));
-        Assert.True(viaTransform.allclose(ours, atol: 1e-6));
-        var py = TestData.Python($$"""
-            import torch
-            import torchvision.transforms.functional as F
-            x = torch.tensor({{PyList(x)}}).view(1, 3, 9, 9)
-            y = F.gaussian_blur(x, [5, 5], [1.3, 1.3])
-            print(" ".join(repr(float(v)) for v in y.flatten()))
-            """, "torch", "torchvision");
-        Close(ParseFloats(py), Data(ours), 1e-5f);
+        // PIL's extended box filter is built so that three passes have variance exactly σ²
+        using var x = zeros(3, 1, 28, 28);
+        using (no_grad()) x[.., .., 14, 14] = tensor(1f);
+        using var sigma = tensor(new double[] { 0.5, 1.2, 2.0 });
+        using var y = GaussianBlur.Blur(x.to(ScalarType.Float64), sigma);
+        using var row = y[.., 0, 14];                                // [3, 28]: the horizontal profile through the impulse
+        using var pos = arange(28, dtype: ScalarType.Float64) - 14;
+        using var mass = row.sum(1);
+        using var variance = (row * pos.pow(2)).sum(1) / mass;
+        var v = variance.data<double>().ToArray();
+        Assert.Equal(0.25, v[0], 9); Assert.Equal(1.44, v[1], 9); Assert.Equal(4.0, v[2], 9);
+        Assert.Equal(1.0, y[2].sum().item<double>(), 9);
+        Assert.True(row[2, 14 + 5].item<double>() > 0);             // σ = 2 reaches 5 pixels (the old 3-tap kernel at 28 px reached 1)
     }
+
+    /// <summary>PIL's GaussianBlur (what MoCo v2's loader calls) on random uint8 images, one σ per image.</summary>
+    [SkippableTheory]
+    [InlineData(28)]
+    [InlineData(32)]
+    [InlineData(96)]
+    [InlineData(224)]
+    public void Blur_matches_PIL_gaussian_blur_as_moco_v2_uses_it(int size)
+    {
+        double[] sigmas = [0.1, 0.5, 1.0, 1.5, 2.0];
+        using var dir = TestData.Temp();
+        using var imgs = Images(sigmas.Length, 3, size, size, seed: 5);      // uint8 [N, 3, S, S]
+        File.WriteAllBytes(dir.File("in.u8"), imgs.permute(0, 2, 3, 1).contiguous().data<byte>().ToArray());
+        TestData.Python($$"""
+            import numpy as np
+            from PIL import Image, ImageFilter
+            x = np.fromfile({{Py(dir.File("in.u8"))}}, dtype=np.uint8).reshape({{sigmas.Length}}, {{size}}, {{size}}, 3)
+            s = [{{string.Join(", ", sigmas.Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)))}}]
+            y = np.stack([np.asarray(Image.fromarray(x[i]).filter(ImageFilter.GaussianBlur(radius=s[i]))) for i in range(len(s))])
+            y.astype(np.uint8).tofile({{Py(dir.File("out.u8"))}})
+            """, "numpy", "PIL");
+        using var pil = tensor(File.ReadAllBytes(dir.File("out.u8"))).view(sigmas.Length, size, size, 3).permute(0, 3, 1, 2).to(ScalarType.Float32);
+        using var ours = GaussianBlur.Blur(imgs.to(ScalarType.Float32), tensor(sigmas)) ;
+        using var diff = (ours - pil).abs();
+        // PIL rounds to uint8 after each of its six passes: up to 3 grey levels apart, under 1.2 on average
+        Assert.True(diff.max().item<float>() <= 3.5f, $"max |ours - PIL| = {diff.max().item<float>()} grey levels");
+        Assert.True(diff.mean().item<float>() <= 1.2f, $"mean |ours - PIL| = {diff.mean().item<float>()} grey levels");
+        // and through the transform with p = 1 and a fixed σ
+        using var x01 = MocoAugmentation.ToUnitFloat(imgs);
+        using var viaTransform = new GaussianBlur(2.0, 2.0, p: 1.0).Apply(x01, new Generator(0));
+        using var direct = GaussianBlur.Blur(x01, full(sigmas.Length, 2.0, dtype: ScalarType.Float64));
+        Assert.True(viaTransform.allclose(direct, atol: 1e-6));
+    }
+
+    static string Py(string path) => "r'" + path + "'";
 
     [Fact]
     public void Skipped_blur_and_jitter_leave_images_untouched()
     {
         using var x = MocoAugmentation.ToUnitFloat(Images(4, 3, 10, 10));
-        using var noBlur = new GaussianBlur(3, p: 0.0).Apply(x, new Generator(1));
+        using var noBlur = new GaussianBlur(p: 0.0).Apply(x, new Generator(1));
         Assert.True(noBlur.allclose(x, atol: 1e-6));
         using var noJitter = new ColorJitter(p: 0.0).Apply(x, new Generator(1));
         Assert.True(noJitter.equal(x).all().item<bool>());

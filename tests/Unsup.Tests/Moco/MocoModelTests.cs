@@ -137,17 +137,20 @@ public class MocoModelTests
         using var logits = MocoModel.Logits(q, k, neg, 0.5);
         // row 0: pos 0.6, negs 1, 0  -> /0.5 ; row 1: pos 1, negs 0, -1
         Assert.Equal(new float[] { 1.2f, 2f, 0f, 2f, 0f, -2f }, Data(logits), new FloatComparer(1e-6f));
-        using var model = TinyModel();
-        var (loss, top1) = model.Contrast(q, k, neg);
+        // InfoNCE at T = 0.5 is the cross-entropy of these logits against the positive (column 0)
         double l0 = -1.2 + Math.Log(Math.Exp(1.2) + Math.Exp(2) + 1);
         double l1 = -2 + Math.Log(Math.Exp(2) + 1 + Math.Exp(-2));
+        using var zeros2 = zeros(2, dtype: ScalarType.Int64);
+        using var ce = nn.functional.cross_entropy(logits, zeros2);
+        Assert.Equal((l0 + l1) / 2, ce.item<float>(), 5);
+        using var model = TinyModel();
+        var (loss, top1) = model.Contrast(q, k, neg);
         // Contrast uses the model's T = 0.2: recompute the hand value at T = 0.2
         double T = 0.2;
         double m0 = -0.6 / T + Math.Log(Math.Exp(0.6 / T) + Math.Exp(1 / T) + 1);
         double m1 = -1 / T + Math.Log(Math.Exp(1 / T) + 1 + Math.Exp(-1 / T));
         Assert.Equal((m0 + m1) / 2, loss.item<float>(), 4);
         Assert.Equal(0.5f, top1.item<float>()); // row 0 ranks a negative first, row 1 the positive
-        _ = l0 + l1;
     }
 
     [Fact]
@@ -190,15 +193,36 @@ public class MocoModelTests
     }
 
     [Fact]
-    public void Symmetric_step_uses_the_old_queue_and_enqueues_2N_keys_once()
+    public void Symmetric_step_updates_the_key_encoder_before_the_key_pass_uses_the_old_queue_and_enqueues_2N_keys_once()
     {
         using var model = TinyModel(k: 12, m: 0.5, symmetric: true, splits: 1);
         model.train();
+        model.ShuffleKeys = false;
+        // a few optimizer steps first, so the query and key encoders differ (at initialisation they are equal and the
+        // order of momentum update and key pass could not show)
+        using (var sgd = optim.SGD(model.EncoderQ.parameters(), 0.5))
+            for (int i = 0; i < 3; i++)
+            {
+                using var a = rand(4, 1, 12, 12); using var b = rand(4, 1, 12, 12);
+                sgd.zero_grad();
+                using var o = model.forward(a, b);
+                o.Loss.backward();
+                sgd.step();
+            }
+        Assert.False(model.EncoderQ.parameters().Zip(model.EncoderK.parameters()).All(p => Same(p.First, p.Second)));
+
         using var x1 = rand(4, 1, 12, 12);
         using var x2 = rand(4, 1, 12, 12);
         using var queueBefore = model.Queue.clone();
+        long ptr = model.QueuePointer;
+        Tensor staleK1, staleK2;        // keys of the key encoder as it was before this step's momentum update
+        using (no_grad())
+        {
+            staleK1 = nn.functional.normalize(model.EncoderK.call(x1), p: 2, dim: 1);
+            staleK2 = nn.functional.normalize(model.EncoderK.call(x2), p: 2, dim: 1);
+        }
         using var outp = model.forward(x1, x2);
-        Assert.Equal(8, model.QueuePointer);
+        Assert.Equal((ptr + 8) % 12, model.QueuePointer);
 
         // recompute: encoder_q unchanged (no optimiser step), encoder_k already momentum-updated, BN over the whole batch
         using var _ = no_grad();
@@ -208,12 +232,17 @@ public class MocoModelTests
         var k2 = nn.functional.normalize(model.EncoderK.call(x2), p: 2, dim: 1);
         var expected = model.Contrast(q1, k2, queueBefore).loss + model.Contrast(q2, k1, queueBefore).loss;
         Assert.Equal(expected.item<float>(), outp.Loss.item<float>(), 4);
+        var stale = model.Contrast(q1, staleK2, queueBefore).loss + model.Contrast(q2, staleK1, queueBefore).loss;
+        Assert.NotEqual(stale.item<float>(), outp.Loss.item<float>(), 3);
         var polluted = model.Contrast(q1, k2, model.Queue).loss + model.Contrast(q2, k1, model.Queue).loss;
         Assert.NotEqual(polluted.item<float>(), outp.Loss.item<float>(), 3);
 
-        Assert.True(model.Queue[.., ..4].allclose(k1.t(), atol: 1e-5));
-        Assert.True(model.Queue[.., 4..8].allclose(k2.t(), atol: 1e-5));
-        Assert.True(Same(model.Queue[.., 8..], queueBefore[.., 8..]));
+        using var slots = (arange(8, dtype: ScalarType.Int64) + ptr).remainder(12);
+        using var written = model.Queue.index_select(1, slots);
+        Assert.True(written[.., ..4].allclose(k1.t(), atol: 1e-5));
+        Assert.True(written[.., 4..8].allclose(k2.t(), atol: 1e-5));
+        using var keptSlots = (arange(4, dtype: ScalarType.Int64) + ptr + 8).remainder(12);
+        Assert.True(Same(model.Queue.index_select(1, keptSlots), queueBefore.index_select(1, keptSlots)));
     }
 }
 

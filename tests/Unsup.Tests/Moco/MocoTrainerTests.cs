@@ -60,17 +60,52 @@ public class MocoTrainerTests
             Assert.True(a.equal(b).all().item<bool>());
     }
 
-    [Fact]
-    public void Knn_monitor_runs_on_labelled_data()
+    [Theory]
+    [InlineData("head")]
+    [InlineData("backbone")]
+    public void Knn_monitor_on_a_held_out_split_equals_a_hand_computed_weighted_vote(string features)
     {
         manual_seed(0);
-        using var train = randint(0, 256, [16, 1, 12, 12], dtype: ScalarType.Byte);
-        using var trainer = new MocoTrainer(Tiny with { KnnK = 1 }, CPU, Normalize.FashionMnist, train.shape[0]);
-        using var labels = randint(0, 3, [16], dtype: ScalarType.Int64);
-        // test = train with k = 1: every query's nearest neighbour is itself (similarity 1)
-        var data = new MocoData(train, labels, train, labels, 3);
-        Assert.Equal(1.0, trainer.Knn(data).Top1);
+        // three classes: a class pattern plus noise, so a random encoder's kNN is better than chance but not perfect
+        using var patterns = rand(3, 1, 12, 12) * 160;
+        using var yTrain = arange(24, dtype: ScalarType.Int64).remainder(3);
+        using var yTest = randint(0, 3, [10], dtype: ScalarType.Int64);
+        using var train = (patterns.index_select(0, yTrain) + rand(24, 1, 12, 12) * 96).to(ScalarType.Byte);
+        using var test = (patterns.index_select(0, yTest) + rand(10, 1, 12, 12) * 96).to(ScalarType.Byte);
+        using var trainer = new MocoTrainer(Tiny with { KnnK = 5, KnnTemperature = 0.5, KnnFeatures = features }, CPU, Normalize.FashionMnist, train.shape[0]);
+        var data = new MocoData(train, yTrain, test, yTest, 3);
+        double monitor = trainer.Knn(data).Top1;
         Assert.True(trainer.Model.EncoderQ.training);   // mode restored
+
+        // by hand: the query encoder in eval mode, its pooled features or its fc output, L2-normalised
+        float[][] Feat(Tensor images)
+        {
+            using var _ = no_grad();
+            var enc = trainer.Model.EncoderQ;
+            enc.eval();
+            using var x = Normalize.FashionMnist.Apply(images.to(ScalarType.Float32) / 255);
+            using var f = features == "head" ? enc.call(x) : enc.Features(x);
+            enc.train();
+            Assert.Equal(features == "head" ? 128 : 32, f.shape[1]);
+            return Enumerable.Range(0, (int)f.shape[0]).Select(i =>
+            {
+                var v = f[i].data<float>().ToArray();
+                double norm = Math.Sqrt(v.Sum(a => (double)a * a));
+                return v.Select(a => (float)(a / norm)).ToArray();
+            }).ToArray();
+        }
+        var bank = Feat(train); var queries = Feat(test);
+        var bankY = yTrain.data<long>().ToArray(); var testY = yTest.data<long>().ToArray();
+        int correct = 0;
+        for (int q = 0; q < queries.Length; q++)
+        {
+            var sims = bank.Select((b, i) => (sim: b.Zip(queries[q], (u, v) => (double)u * v).Sum(), i)).OrderByDescending(p => p.sim).Take(5);
+            var votes = new double[3];
+            foreach (var (sim, i) in sims) votes[bankY[i]] += Math.Exp(sim / 0.5);
+            if (Array.IndexOf(votes, votes.Max()) == testY[q]) correct++;
+        }
+        Assert.Equal(correct / 10.0, monitor, 12);
+        Assert.True(correct > 0, "a degenerate all-wrong case would not show a wrong vote");
     }
 }
 

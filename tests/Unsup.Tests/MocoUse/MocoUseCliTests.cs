@@ -45,7 +45,7 @@ public class MocoUseCliTests
         // brightness alone separates the classes: raw-pixel kNN is exact
         var pixels = r.Stdout.Split('\n').Single(l => l.StartsWith("raw pixels"));
         Assert.Contains("100.00 %", pixels);
-        Assert.Contains(r.Stdout.Split('\n'), l => l.StartsWith("encoder (32-d)"));
+        Assert.Contains(r.Stdout.Split('\n'), l => l.StartsWith("encoder (backbone, 32-d)"));
     }
 
     [Fact]
