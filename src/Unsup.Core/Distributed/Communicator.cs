@@ -40,12 +40,18 @@ public abstract class Communicator : IDisposable
     /// <summary>Ends every rank of the job now (after a rank failed, so the others never wait on it forever).</summary>
     public abstract void Abort(int exitCode);
 
-    /// <summary>The half-open range [offset, offset + count) of <paramref name="total"/> items this rank owns: equal contiguous shares.</summary>
-    public (long Offset, long Count) ShareOf(long total)
+    /// <summary>
+    /// Whether item <paramref name="index"/> of a global list belongs to this rank. Shares are strided (item i goes to
+    /// rank i mod N, like PyTorch's DistributedSampler): with SplitBatchNorm's interleaved groups (sample i in group
+    /// i mod S) a rank holding S/N groups then sees exactly S/N of one process's groups.
+    /// </summary>
+    public bool Owns(long index) => index % Size == Rank;
+
+    /// <summary>The number of items of <paramref name="total"/> each rank gets, which must divide evenly.</summary>
+    public long ShareSize(long total, string what)
     {
-        if (total % Size != 0) throw new UnsupException($"{total} items cannot be split evenly over {Size} processes; choose a multiple of {Size}");
-        long share = total / Size;
-        return (Rank * share, share);
+        if (total % Size != 0) throw new UnsupException($"{what} {total} must be a multiple of the {Size} processes");
+        return total / Size;
     }
 
     /// <summary>Every rank's text, in rank order (e.g. summary rows gathered at the end of a job).</summary>

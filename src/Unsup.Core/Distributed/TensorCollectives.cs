@@ -5,9 +5,19 @@ namespace Unsup.Distributed;
 /// <summary>Collectives on tensors, through host memory (the communicator's buffers are host arrays).</summary>
 public static class TensorCollectives
 {
+    /// <summary>This rank's strided share of a global batch: rows rank, rank + N, rank + 2N, ... (see <see cref="Communicator.Owns"/>).</summary>
+    public static Tensor ShareOfRows(this Communicator comm, Tensor global)
+    {
+        if (!comm.IsDistributed) return global;
+        long b = comm.ShareSize(global.shape[0], "the batch of");
+        using var idx = arange(comm.Rank, global.shape[0], comm.Size, dtype: ScalarType.Int64, device: global.device);
+        return global.index_select(0, idx);
+    }
+
     /// <summary>
-    /// Concatenation along dim 0 of every rank's float32 <paramref name="local"/> (same shape on every rank), in rank
-    /// order, on <paramref name="local"/>'s device — the official MoCo's concat_all_gather. No gradient flows through it.
+    /// The inverse of <see cref="ShareOfRows"/>: every rank's share put back into the global batch's row order, on every
+    /// rank (the official MoCo's concat_all_gather, with strided shares). No gradient flows through it.
+    /// Float32 through host memory; the result has <paramref name="local"/>'s dtype and device.
     /// </summary>
     public static Tensor AllgatherRows(this Communicator comm, Tensor local)
     {
@@ -16,8 +26,10 @@ public static class TensorCollectives
         var send = local.detach().to(ScalarType.Float32).cpu().contiguous().reshape(-1).data<float>().ToArray();
         var recv = new float[send.Length * (long)comm.Size];
         comm.Allgather(send, recv);
-        long[] shape = [local.shape[0] * comm.Size, .. local.shape.Skip(1)];
-        return from_array(recv).reshape(shape).to(local.dtype).to(local.device).MoveToOuterDisposeScope();
+        long b = local.shape[0];
+        long[] rest = local.shape.Skip(1).ToArray();
+        var rankMajor = from_array(recv).reshape([comm.Size, b, .. rest]);
+        return rankMajor.transpose(0, 1).reshape([b * comm.Size, .. rest]).to(local.dtype).to(local.device).MoveToOuterDisposeScope();
     }
 
     /// <summary>Every rank gets <paramref name="root"/>'s int64 vector (e.g. a permutation drawn on rank 0).</summary>
