@@ -93,4 +93,26 @@ public class DataParallelTests
         Assert.Equal(Enumerable.Range(1, steps.Count).Select(i => (long)i), steps);   // continuous: no gap, no repeated step
         Assert.True(steps.Count % 4 == 0 && steps.Count >= 8, $"expected whole epochs of 4 steps, got {steps.Count}");
     }
+
+    [SkippableFact]
+    public void SymnetTrainsOnTwoRanksAndResumesInOneProcess()
+    {
+        MpiJob.SkipWithoutMpich();
+        using var dir = TestData.Temp();
+        string images = dir.File("slices");
+        Directory.CreateDirectory(images);
+        foreach (var n in new[] { "A", "B" })
+            File.Copy(TestData.Shared($"brain/oasis_slice_{n}_2d.nii.gz"), Path.Combine(images, $"oasis_slice_{n}_2d.nii.gz"));
+        string run = dir.File("run");
+        var a = MpiJob.Run(2, "symnet", "train", "--images", images, "--steps", "4", "--checkpoint-every", "2", "--start-channels", "2",
+            "--downsample", "2", "--threads", "1", "--quiet", "--out", run);
+        Assert.True(a.ExitCode == 0, a.Stderr);
+        Assert.True(File.Exists(Path.Combine(run, "model.pth")));
+        Assert.Equal(new long[] { 1, 2, 3, 4 }, StepMetrics(run).Select(e => e.GetProperty("step").GetInt64()));   // rank 0's lines only
+        var b = UnsupProcess.Run("symnet", "train", "--resume", run, "--steps", "6", "--threads", "1", "--quiet");
+        Assert.True(b.ExitCode == 0, b.Stderr);
+        var losses = StepMetrics(run);
+        Assert.Equal(new long[] { 1, 2, 3, 4, 5, 6 }, losses.Select(e => e.GetProperty("step").GetInt64()));
+        Assert.All(losses, e => Assert.True(double.IsFinite(e.GetProperty("loss").GetDouble())));
+    }
 }
