@@ -80,10 +80,14 @@ public static class MocoPretraining
             double lossSum = 0, top1Sum = 0;
             while (state.Step < end)
             {
+                double commBefore = trainer.Comm.CommSeconds;
                 var r = trainer.Step(data.TrainImages, order, state.Step, session.Guard);
                 lossSum += r.Loss; top1Sum += r.Top1;
                 double ips = (state.Step - first + 1) * (double)config.BatchSize / epochClock.Elapsed.TotalSeconds;
-                session.CompleteStep(("loss", r.Loss), ("top1", r.Top1), ("lr", r.Lr), ("img_per_s", ips));
+                if (trainer.Comm.IsDistributed)   // rank 0's time inside collectives this step (waiting for slower ranks included)
+                    session.CompleteStep(("loss", r.Loss), ("top1", r.Top1), ("lr", r.Lr), ("img_per_s", ips), ("comm_s", trainer.Comm.CommSeconds - commBefore));
+                else
+                    session.CompleteStep(("loss", r.Loss), ("top1", r.Top1), ("lr", r.Lr), ("img_per_s", ips));
                 rate = ips;
                 if (o.TimeLimit is TimeSpan limit && RootSays(trainer.Comm, clock.Elapsed >= limit) && state.Step < end)
                 {
@@ -120,6 +124,7 @@ public static class MocoPretraining
             knnInit = knnInit ?? (session.Writes ? FirstKnn(run) : null), knnLast, imagesPerSecond = rate,
             rssStartMb = rssStart / 1048576.0, rssEndMb = MemoryReport.RssBytes() / 1048576.0,
             checkpoint = session.LastCheckpoint,
+            processes = trainer.Comm.Size, allreduceFloatsPerStep = trainer.GradientElements,
         };
         session.Finish(summary, ["loss", "top1"]);
         if (session.Writes) WritePlots(run, monitor);
