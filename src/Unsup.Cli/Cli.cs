@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Unsup.Distributed;
 
 namespace Unsup.Cli;
 
@@ -20,11 +21,23 @@ public static class Cli
         bool verbose = parse.GetValue(GlobalOptions.Verbose);
         try
         {
-            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            // Under an MPI launcher every rank runs the same command; rank 0 alone prints (errors print on any rank).
+            var world = Communicator.World;
+            if (!world.IsRoot) Console.SetOut(TextWriter.Null);
+            int code = parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            world.Dispose();
+            return code;
         }
         catch (Exception e)
         {
-            return Report(e, verbose);
+            int code = Report(e, verbose);
+            // The other ranks would wait for this one in their next collective forever: end the whole job now.
+            if (Communicator.WorldIsDistributed)
+            {
+                Console.Error.Flush();
+                Communicator.World.Abort(code);
+            }
+            return code;
         }
     }
 
@@ -41,7 +54,8 @@ public static class Cli
             OperationCanceledException => "cancelled",
             _ => $"internal error: {inner.GetType().Name}: {inner.Message} (run with --verbose for details; please report it)",
         };
-        Console.Error.WriteLine($"unsup: error: {msg}");
+        string where = Communicator.WorldIsDistributed ? $" (rank {Communicator.World.Rank} of {Communicator.World.Size})" : "";
+        Console.Error.WriteLine($"unsup: error{where}: {msg}");
         if (verbose) Console.Error.WriteLine(inner.ToString());
         return ExitError;
     }

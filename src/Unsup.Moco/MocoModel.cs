@@ -1,4 +1,5 @@
 using TorchSharp;
+using Unsup.Distributed;
 using Unsup.Moco.Models;
 using static TorchSharp.torch;
 
@@ -28,6 +29,14 @@ public sealed class MocoModel : nn.Module<Tensor, Tensor, MocoOutput>
     public bool ShuffleKeys { get; set; } = true;
     /// <summary>Generator for the key-batch permutation; null = torch's default generator (seeded by TorchRuntime.Seed).</summary>
     public Generator? ShuffleGenerator { get; set; }
+    /// <summary>
+    /// Ranks training together (null or one rank: single-device behaviour). With several, each rank passes its shard of
+    /// the global batch and the key pass is the official shuffling BN across ranks: images all-gathered, a permutation of
+    /// the global batch broadcast from rank 0, each rank's key encoder on its share of the shuffled batch, keys
+    /// all-gathered and unshuffled; the queue receives the global keys, so it stays identical on every rank.
+    /// </summary>
+    public Communicator? Comm { get; set; }
+    bool Distributed => Comm is { IsDistributed: true };
 
     /// <param name="backbone">Backbone shape (both encoders).</param>
     /// <param name="dim">Feature dimension (128).</param>
@@ -80,8 +89,8 @@ public sealed class MocoModel : nn.Module<Tensor, Tensor, MocoOutput>
         var q2 = Symmetric ? nn.functional.normalize(encoder_q.call(im2), p: 2, dim: 1) : null;
 
         MomentumUpdate();
-        var k2 = KeyFeatures(im2);
-        var k1 = Symmetric ? KeyFeatures(im1) : null;
+        var (k2, k2All) = Keys(im2);
+        var (k1, k1All) = Symmetric ? Keys(im1) : (null, null);
 
         // Read before this step's keys are enqueued: a step never uses its own keys as negatives.
         var negatives = queue.clone().detach();
@@ -92,7 +101,7 @@ public sealed class MocoModel : nn.Module<Tensor, Tensor, MocoOutput>
             loss = loss + loss21;
             top1 = (top1 + top21) / 2;
         }
-        Enqueue(Symmetric ? cat([k1!, k2], 0) : k2);
+        Enqueue(Symmetric ? cat([k1All!, k2All], 0) : k2All);
         return new MocoOutput(loss.MoveToOuterDisposeScope(), top1.MoveToOuterDisposeScope());
     }
 
@@ -103,6 +112,27 @@ public sealed class MocoModel : nn.Module<Tensor, Tensor, MocoOutput>
         double m = Momentum;
         foreach (var (pq, pk) in encoder_q.parameters().Zip(encoder_k.parameters()))
             pk.mul_(m).add_(pq, alpha: 1 - m);
+    }
+
+    /// <summary>This rank's keys and the global batch's keys (the same tensor in a single process).</summary>
+    (Tensor local, Tensor global) Keys(Tensor images)
+    {
+        if (!Distributed) { var k = KeyFeatures(images); return (k, k); }
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        var comm = Comm!;
+        Tensor global;
+        if (ShuffleKeys)
+        {
+            var all = comm.AllgatherRows(images);
+            // every rank draws the permutation so the generators stay in step; rank 0's is the one used (as the official code)
+            var perm = comm.BroadcastIndices(randperm(all.shape[0], generator: ShuffleGenerator)).to(images.device);
+            var kShuffled = nn.functional.normalize(encoder_k.call(comm.ShareOfRows(all.index_select(0, perm))), p: 2, dim: 1);
+            global = comm.AllgatherRows(kShuffled).index_select(0, argsort(perm));
+        }
+        else global = comm.AllgatherRows(nn.functional.normalize(encoder_k.call(images), p: 2, dim: 1));
+        var local = comm.ShareOfRows(global);
+        return (local.MoveToOuterDisposeScope(), global.MoveToOuterDisposeScope());
     }
 
     /// <summary>L2-normalised keys in the original batch order (shuffled across BN splits inside).</summary>

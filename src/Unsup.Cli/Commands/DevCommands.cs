@@ -10,7 +10,23 @@ public static class DevCommands
     {
         var dev = new Command("dev", "Developer tools (test drivers)") { Hidden = true };
         dev.Subcommands.Add(DummyTrain());
+        dev.Subcommands.Add(DdpCheck());
         return dev;
+    }
+
+    static Command DdpCheck()
+    {
+        var outPath = new Option<string>("--out") { Description = "Final weights, one number per line (rank 0)", Required = true };
+        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 5 };
+        var batch = new Option<int>("--batch-size") { Description = "Global batch", DefaultValueFactory = _ => 8 };
+        var cmd = new Command("ddp-check", "A few data-parallel SGD steps of a small MLP without batch norm (run it under mpiexec with any number of ranks)") { outPath, steps, batch };
+        cmd.SetAction(r =>
+        {
+            TorchRuntime.SetThreads(r.GetValue(GlobalOptions.Threads));
+            DistributedCheck.Run(r.GetValue(outPath)!, r.GetValue(steps), r.GetValue(batch), r.GetValue(GlobalOptions.Seed));
+            return 0;
+        });
+        return cmd;
     }
 
     static Command DummyTrain()

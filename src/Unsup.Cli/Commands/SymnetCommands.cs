@@ -23,8 +23,9 @@ public static class SymnetCommands
 
     static Command Register()
     {
-        var fixedOpt = new Option<string>("--fixed") { Description = "Fixed (target) image, NIfTI", Required = true };
-        var movingOpt = new Option<string>("--moving") { Description = "Moving (source) image on the same grid, NIfTI", Required = true };
+        var fixedOpt = new Option<string?>("--fixed") { Description = "Fixed (target) image, NIfTI" };
+        var movingOpt = new Option<string?>("--moving") { Description = "Moving (source) image on the same grid, NIfTI" };
+        var pairsOpt = new Option<string?>("--pairs") { Description = "Register many pairs: a CSV with a header naming fixed, moving (and optionally fixed_labels, moving_labels, name); each pair's outputs go to OUT/<name>/ and OUT/summary.csv gets one row per pair. Under mpiexec the list is split over the ranks" };
         var model = new Option<string?>("--model") { Description = "SYMNet weights: a .pth state_dict, an Unsup .ckpt or a run folder of `symnet train` (its latest checkpoint); the network width comes from the weights. Default: the official neurite-OASIS weights" };
         var outDir = new Option<string>("--out") { Description = "Output folder", Required = true };
         var movingLabels = new Option<string?>("--moving-labels") { Description = "Label map of the moving image: warped with nearest neighbour" };
@@ -38,11 +39,15 @@ public static class SymnetCommands
             "Examples:\n" +
             "  unsup symnet register --fixed A.nii.gz --moving B.nii.gz --out reg/\n" +
             "  unsup symnet register --fixed A.nii.gz --moving B.nii.gz --model runs/symnet-2mm --out reg/\n" +
-            "  unsup symnet register --fixed A.nii.gz --moving B.nii.gz --moving-labels B_seg.nii.gz --fixed-labels A_seg.nii.gz --out reg/")
-        { fixedOpt, movingOpt, model, outDir, movingLabels, fixedLabels, noOverview };
+            "  unsup symnet register --fixed A.nii.gz --moving B.nii.gz --moving-labels B_seg.nii.gz --fixed-labels A_seg.nii.gz --out reg/\n" +
+            "  mpiexec -n 4 ./unsup symnet register --pairs pairs.csv --out reg/")
+        { fixedOpt, movingOpt, pairsOpt, model, outDir, movingLabels, fixedLabels, noOverview };
         cmd.SetAction(r =>
         {
             var device = GlobalOptions.Apply(r);
+            if (r.GetValue(pairsOpt) is string list) return RegisterList(r, list, device, r.GetValue(model), r.GetValue(outDir)!, !r.GetValue(noOverview),
+                r.GetValue(fixedOpt) ?? r.GetValue(movingOpt) ?? r.GetValue(fixedLabels) ?? r.GetValue(movingLabels));
+            if (r.GetValue(fixedOpt) is null || r.GetValue(movingOpt) is null) throw new UnsupException("give --fixed and --moving (one pair) or --pairs LIST.csv (many pairs)");
             if (r.GetValue(fixedLabels) is not null && r.GetValue(movingLabels) is null)
                 throw new UnsupException("--fixed-labels needs --moving-labels (Dice compares the warped moving labels with the fixed ones)");
             var s = RegisterPairJob.Run(new RegisterPairOptions
@@ -55,6 +60,18 @@ public static class SymnetCommands
             return 0;
         });
         return cmd;
+    }
+
+    static int RegisterList(ParseResult r, string list, TorchSharp.torch.Device device, string? model, string outDir, bool overview, string? singlePairOption)
+    {
+        if (singlePairOption is not null) throw new UnsupException("--pairs takes the images and label maps from its CSV; drop --fixed, --moving and the label options");
+        var result = RegisterPairsJob.Run(new RegisterPairsOptions
+        {
+            PairsCsv = list, WeightsPath = ResolveWeights(r, model), OutDir = outDir, Device = device, Overview = overview,
+            Log = r.GetValue(GlobalOptions.Quiet) ? null : Console.Out,
+        });
+        Console.WriteLine($"registered {result.Pairs - result.Failed}/{result.Pairs} pairs; summary {result.SummaryCsv}");
+        return result.Failed == 0 ? 0 : Cli.ExitError;
     }
 
     public static void PrintSummary(RegisterPairSummary s)

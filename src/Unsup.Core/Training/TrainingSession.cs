@@ -1,3 +1,5 @@
+using Unsup.Distributed;
+
 namespace Unsup.Training;
 
 public sealed class TrainingSessionOptions
@@ -16,6 +18,8 @@ public sealed class TrainingSessionOptions
     /// <summary>Progress lines and messages (default stdout).</summary>
     public TextWriter? Log { get; init; }
     public TimeSpan? ProgressInterval { get; init; }
+    /// <summary>The ranks training together (default: <see cref="Communicator.World"/>): rank 0 alone writes the run folder.</summary>
+    public Communicator? Comm { get; init; }
 }
 
 /// <summary>
@@ -49,8 +53,9 @@ public sealed class TrainingSession : IDisposable
         Run = run;
         StartStep = state.Step;
         Resumed = resumed;
+        Writes = (o.Comm ?? Communicator.World).IsRoot;
         Guard = new NanGuard(run);
-        Progress = new ProgressReporter(o.Label, o.TotalSteps, state.Step, o.Progress, o.Log, o.ProgressInterval);
+        Progress = new ProgressReporter(o.Label, o.TotalSteps, state.Step, Writes ? o.Progress : ProgressMode.Quiet, o.Log, o.ProgressInterval);
     }
 
     public RunFolder Run { get; }
@@ -60,6 +65,8 @@ public sealed class TrainingSession : IDisposable
     /// <summary>The step this session started from (the checkpoint's on resume, else 0).</summary>
     public long StartStep { get; }
     public bool Resumed { get; }
+    /// <summary>False on every rank but 0 of a distributed job: those train in step but write nothing (no metrics, checkpoints, plots, progress).</summary>
+    public bool Writes { get; }
     /// <summary>Path of the newest checkpoint written or resumed from (null before the first).</summary>
     public string? LastCheckpoint => Run.Checkpoints.Latest;
 
@@ -71,10 +78,24 @@ public sealed class TrainingSession : IDisposable
     {
         if (options.TotalSteps < 1) throw new UnsupException($"the run needs at least one step (got {options.TotalSteps})");
         if (options.CheckpointEvery < 1) throw new UnsupException($"--checkpoint-every {options.CheckpointEvery}: must be at least 1");
-        var run = RunFolder.CreateOrOpen(options.RunDir, options.Config, options.Resume, options.KeepCheckpoints);
-        bool resumed = options.Resume && run.Resume(state);
+        var comm = options.Comm ?? Communicator.World;
+        RunFolder run;
+        bool resumed;
+        if (comm.IsRoot)
+        {
+            run = RunFolder.CreateOrOpen(options.RunDir, options.Config, options.Resume, options.KeepCheckpoints);
+            resumed = options.Resume && run.Resume(state);
+            comm.Barrier();
+        }
+        else
+        {
+            // rank 0 made (or resumed and trimmed) the run first; the others read the same checkpoint, so every rank starts equal
+            comm.Barrier();
+            run = RunFolder.Open(options.RunDir, options.KeepCheckpoints);
+            resumed = options.Resume && run.Checkpoints.TryRestoreLatest(state);
+        }
         var session = new TrainingSession(options, state, run, resumed);
-        if (options.Resume)
+        if (options.Resume && session.Writes)
             session.Progress.Message(resumed
                 ? $"resumed {run.Root} from {run.Checkpoints.Latest} (step {state.Step})"
                 : $"{run.Root} has no checkpoint yet; starting from step 0");
@@ -88,6 +109,7 @@ public sealed class TrainingSession : IDisposable
     public string? CompleteStep(params (string Name, double Value)[] values)
     {
         State.Step++;
+        if (!Writes) return null;
         Run.Metrics.Append(State.Step, values.ToDictionary(v => v.Name, v => v.Value), State.Epoch);
         Progress.Update(State.Step, values);
         if (State.Step % _o.CheckpointEvery == 0 || State.Step == _o.TotalSteps)
@@ -96,12 +118,13 @@ public sealed class TrainingSession : IDisposable
     }
 
     /// <summary>Saves a checkpoint now (e.g. at the end of an epoch).</summary>
-    public string SaveCheckpoint() => Run.Checkpoints.Save(State);
+    public string SaveCheckpoint() => Writes ? Run.Checkpoints.Save(State) : Run.Checkpoints.PathFor(State.Step);
 
     /// <summary>Plots the named metrics to plots/loss.png (+ one PNG per extra series group) and writes summary.json.</summary>
     public void Finish(object summary, IReadOnlyList<string> plotSeries, string plotName = "loss")
     {
         Progress.Dispose();
+        if (!Writes) return;
         if (plotSeries.Count > 0)
             LossPlot.WriteFromFile(Run.MetricsPath, Run.PlotPath(plotName), plotSeries, $"{_o.Label} {string.Join(", ", plotSeries)}");
         Run.WriteSummary(summary);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Unsup.Distributed;
 using Unsup.Moco.Augment;
 using Unsup.Training;
 using static TorchSharp.torch;
@@ -20,6 +21,8 @@ public sealed record MocoPretrainOptions
     /// <summary>Stop at the first step after this wall time (checkpoint, kNN, summary; the run stays resumable).</summary>
     public TimeSpan? TimeLimit { get; init; }
     public TextWriter? Log { get; init; }
+    /// <summary>Ranks training together (default <see cref="Communicator.World"/>); rank 0 alone writes the run folder and runs the kNN monitor.</summary>
+    public Communicator? Comm { get; init; }
 }
 
 public sealed record MocoPretrainResult(string RunDir, double Epochs, double? KnnInit, double? KnnLast, double LastLoss, double ImagesPerSecond);
@@ -39,7 +42,7 @@ public static class MocoPretraining
             : o.Config with { InChannels = (int)data.Channels };
         var normalize = Normalize.ForChannels(data.Channels);
         long n = data.TrainImages.shape[0];
-        using var trainer = new MocoTrainer(config, o.Device, normalize, n);
+        using var trainer = new MocoTrainer(config, o.Device, normalize, n, o.Comm);
         trainer.CheckImages(data.TrainImages);
         int stepsPerEpoch = trainer.StepsPerEpoch;
         // The epoch's image order is part of the state, so a checkpoint taken mid-epoch (time limit) resumes exactly.
@@ -49,10 +52,10 @@ public static class MocoPretraining
         {
             RunDir = o.RunDir, Config = config, Resume = o.Resume, Label = "moco",
             TotalSteps = trainer.TotalSteps, CheckpointEvery = stepsPerEpoch,
-            Progress = o.Progress, Log = o.Log,
+            Progress = o.Progress, Log = o.Log, Comm = trainer.Comm,
         }, state);
         var run = session.Run;
-        bool monitor = data.HasLabels && config.KnnEvery > 0;
+        bool monitor = data.HasLabels && config.KnnEvery > 0 && session.Writes;
 
         double? knnInit = null, knnLast = null;
         // "knn" is the monitor's number; "knn_head" or "knn_backbone" repeats it under the name of the features it read.
@@ -79,12 +82,16 @@ public static class MocoPretraining
             double lossSum = 0, top1Sum = 0;
             while (state.Step < end)
             {
+                double commBefore = trainer.Comm.CommSeconds;
                 var r = trainer.Step(data.TrainImages, order, state.Step, session.Guard);
                 lossSum += r.Loss; top1Sum += r.Top1;
                 double ips = (state.Step - first + 1) * (double)config.BatchSize / epochClock.Elapsed.TotalSeconds;
-                session.CompleteStep(("loss", r.Loss), ("top1", r.Top1), ("lr", r.Lr), ("img_per_s", ips));
+                if (trainer.Comm.IsDistributed)   // rank 0's time inside collectives this step (waiting for slower ranks included)
+                    session.CompleteStep(("loss", r.Loss), ("top1", r.Top1), ("lr", r.Lr), ("img_per_s", ips), ("comm_s", trainer.Comm.CommSeconds - commBefore));
+                else
+                    session.CompleteStep(("loss", r.Loss), ("top1", r.Top1), ("lr", r.Lr), ("img_per_s", ips));
                 rate = ips;
-                if (o.TimeLimit is TimeSpan limit && clock.Elapsed >= limit && state.Step < end)
+                if (o.TimeLimit is TimeSpan limit && RootSays(trainer.Comm, clock.Elapsed >= limit) && state.Step < end)
                 {
                     session.SaveCheckpoint();
                     session.Progress.Message($"time limit {limit.TotalMinutes:F0} min reached in epoch {epoch + 1} (step {state.Step % stepsPerEpoch}/{stepsPerEpoch}); checkpoint saved, --resume continues");
@@ -106,21 +113,33 @@ public static class MocoPretraining
                 epochMetrics[knnKey] = knnLast.Value;
                 line += $", {knnWhat} {knnLast:P2}";
             }
-            run.Metrics.Append(state.Step, epochMetrics, epochComplete ? epoch + 1 : epoch);
-            session.Progress.Message(line);
-            WritePlots(run, monitor ? config.KnnFeatures : null);
+            if (session.Writes)
+            {
+                run.Metrics.Append(state.Step, epochMetrics, epochComplete ? epoch + 1 : epoch);
+                session.Progress.Message(line);
+                WritePlots(run, monitor ? config.KnnFeatures : null);
+            }
         }
 
         var summary = new
         {
             epochs = (double)state.Step / stepsPerEpoch, minutes = clock.Elapsed.TotalMinutes, totalEpochs = config.Epochs, steps = state.Step, lastEpochLoss = lastLoss,
-            knnInit = knnInit ?? FirstKnn(run), knnLast, knnFeatures = config.KnnFeatures, imagesPerSecond = rate,
+            knnInit = knnInit ?? (session.Writes ? FirstKnn(run) : null), knnLast, knnFeatures = config.KnnFeatures, imagesPerSecond = rate,
             rssStartMb = rssStart / 1048576.0, rssEndMb = MemoryReport.RssBytes() / 1048576.0,
             checkpoint = session.LastCheckpoint,
+            processes = trainer.Comm.Size, allreduceFloatsPerStep = trainer.GradientElements,
         };
         session.Finish(summary, ["loss", "top1"]);
-        WritePlots(run, monitor ? config.KnnFeatures : null);
+        if (session.Writes) WritePlots(run, monitor ? config.KnnFeatures : null);
         return new MocoPretrainResult(run.Root, summary.epochs, summary.knnInit, knnLast, lastLoss, rate);
+    }
+
+    /// <summary>Rank 0's answer on every rank, so all ranks stop at the same step (their clocks differ).</summary>
+    static bool RootSays(Communicator comm, bool answer)
+    {
+        int[] flag = [answer ? 1 : 0];
+        comm.Broadcast(flag);
+        return flag[0] != 0;
     }
 
     static void WritePlots(RunFolder run, string? knnFeatures)

@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using Unsup.Distributed;
 using Unsup.Moco.Augment;
 using Unsup.Moco.Evaluation;
 using Unsup.Training;
@@ -33,26 +34,43 @@ public sealed class MocoTrainer : IDisposable
     public long TotalSteps => (long)Config.Epochs * StepsPerEpoch;
     /// <summary>Generator for augmentation and batch order (null = torch's default generator, seeded by TorchRuntime.Seed).</summary>
     public Generator? Generator { get; set; }
+    /// <summary>Ranks training together: each takes its contiguous share of every global batch; gradients are averaged.</summary>
+    public Communicator Comm { get; }
+    readonly GradientAverager averager;
 
     /// <summary>Seeds torch with <see cref="MocoConfig.Seed"/> and builds model, optimiser, augmentation and schedule (load a checkpoint afterwards to resume).</summary>
     /// <param name="imageCount">Training images per epoch.</param>
-    public MocoTrainer(MocoConfig config, Device device, Normalize normalize, long imageCount)
+    /// <param name="comm">Ranks training together (default <see cref="Communicator.World"/>); config.BatchSize is the global batch
+    /// and config.BnSplits the global number of BN groups, so every rank count trains the same model.</param>
+    public MocoTrainer(MocoConfig config, Device device, Normalize normalize, long imageCount, Communicator? comm = null)
     {
         Config = config.Validate();
+        Comm = comm ?? Communicator.World;
+        int ranks = Comm.Size;
+        if (config.BatchSize % ranks != 0)
+            throw new UnsupException($"--batch-size {config.BatchSize} (the global batch) must be a multiple of the {ranks} processes");
+        if (config.BnSplits % ranks != 0 && config.BnSplits > 1)
+            throw new UnsupException($"--bn-splits {config.BnSplits} (BN groups over the global batch) must be a multiple of the {ranks} processes");
         StepsPerEpoch = (int)(imageCount / config.BatchSize);
         if (StepsPerEpoch == 0) throw new UnsupException($"--batch-size {config.BatchSize} is larger than the dataset ({imageCount} images)");
         ImageCount = imageCount;
         TorchRuntime.Seed(config.Seed);
         Device = device;
         Normalize = normalize;
-        Model = config.BuildModel();
+        // each rank holds 1/N of the BN groups, so the groups (and the statistics they see) match one process's
+        Model = (config with { BnSplits = Math.Max(1, config.BnSplits / ranks) }).BuildModel();
+        Model.Comm = Comm;
         Model.to(device);
         Model.train();
         Augmentation = config.BuildAugmentation(normalize);
         Schedule = config.BuildSchedule(StepsPerEpoch);
         Optimizer = MocoOptimizer.Create(Model.TrainableParameters(), config.Lr, config.SgdMomentum, config.WeightDecay,
             config.ExcludeBnBiasFromWeightDecay);
+        averager = new GradientAverager(Comm, Model.TrainableParameters().Select(p => p.param));
     }
+
+    /// <summary>Floats each rank sends through allreduce per step (for the communication estimate).</summary>
+    public long GradientElements => averager.Elements;
 
     /// <summary>The 0-based epoch that 0-based step <paramref name="step"/> belongs to.</summary>
     public int EpochOf(long step) => (int)(step / StepsPerEpoch);
@@ -78,15 +96,20 @@ public sealed class MocoTrainer : IDisposable
             var idx = order.narrow(0, step % StepsPerEpoch * Config.BatchSize, Config.BatchSize);
             var x = images.index_select(0, idx).to(Device);
             (v1, v2) = Augmentation.TwoViews(x, Generator);
+            // Every rank augments the whole global batch and keeps its share: the random stream, hence the training
+            // data, is then the same for any number of ranks (a cheap batched op next to the encoder passes).
+            v1 = Comm.ShareOfRows(v1); v2 = Comm.ShareOfRows(v2);
             v1.MoveToOuterDisposeScope(); v2.MoveToOuterDisposeScope();
         }
         Optimizer.zero_grad();
         using var output = Model.forward(v1, v2);
         guard.CheckLoss(step + 1, output.Loss);
         output.Loss.backward();
+        averager.Average();
         guard.CheckGradients(step + 1, Model);
         Optimizer.step();
-        return new MocoStepResult(output.Loss.item<float>(), output.Top1.item<float>(), lr);
+        var m = Comm.AverageScalars(output.Loss.item<float>(), output.Top1.item<float>());
+        return new MocoStepResult(m[0], m[1], lr);
     }
 
     /// <summary>Rejects images the model cannot train on, naming the problem.</summary>

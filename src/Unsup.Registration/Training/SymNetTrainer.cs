@@ -1,4 +1,5 @@
 using TorchSharp;
+using Unsup.Distributed;
 using Unsup.Registration.Losses;
 using Unsup.Registration.Metrics;
 using Unsup.Registration.Model;
@@ -26,16 +27,21 @@ public sealed class SymNetTrainer : IDisposable
     public SymNetLoss Loss { get; }
     public Device Device { get; }
     public SymNetTrainConfig Config { get; }
+    /// <summary>Ranks training together: each step every rank registers its own pair and the gradients are averaged.</summary>
+    public Communicator Comm { get; }
+    readonly GradientAverager averager;
 
     /// <param name="dims">2 or 3, from the data</param>
-    public SymNetTrainer(SymNetTrainConfig config, int dims, Device? device = null)
+    public SymNetTrainer(SymNetTrainConfig config, int dims, Device? device = null, Communicator? comm = null)
     {
+        Comm = comm ?? Communicator.World;
         config.Validate();
         Config = config;
         Device = device ?? CPU;
         Model = new SymNet(config.StartChannels, dims);
         Model.to(Device);
         Optimizer = optim.Adam(Model.parameters(), lr: config.Lr);
+        averager = new GradientAverager(Comm, Model.parameters());
         Loss = new SymNetLoss(dims)
         {
             JacobianWeight = config.JacobianWeight,
@@ -64,10 +70,11 @@ public sealed class SymNetTrainer : IDisposable
         using var terms = Loss.Compute(x.to(Device), y.to(Device), fields);
         guard?.CheckLoss(stepNumber, terms.Total);
         terms.Total.backward();
+        averager.Average();
         guard?.CheckGradients(stepNumber, Model);
         Optimizer.step();
-        var v = stack([terms.Total, terms.MidSimilarity, terms.FullSimilarity, terms.Jacobian, terms.Smoothness, terms.Magnitude])
-            .detach().to(ScalarType.Float64).cpu().data<double>().ToArray();
+        var v = Comm.AverageScalars(stack([terms.Total, terms.MidSimilarity, terms.FullSimilarity, terms.Jacobian, terms.Smoothness, terms.Magnitude])
+            .detach().to(ScalarType.Float64).cpu().data<double>().ToArray());
         return new SymNetStepResult(v[0], v[1], v[2], v[3], v[4], v[5]);
     }
 

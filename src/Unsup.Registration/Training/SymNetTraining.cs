@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Unsup.Distributed;
 using Unsup.Registration.Model;
 using Unsup.Training;
 using static TorchSharp.torch;
@@ -16,6 +17,8 @@ public sealed record SymNetTrainOptions
     public TextWriter? Log { get; init; }
     /// <summary>Stop after this many steps in this invocation (a checkpoint is written; --resume continues); null = to the end.</summary>
     public long? StopAfterSteps { get; init; }
+    /// <summary>Ranks training together (default <see cref="Communicator.World"/>): N pairs per step, one per rank; rank 0 alone writes and validates.</summary>
+    public Communicator? Comm { get; init; }
 }
 
 public sealed record SymNetTrainResult(string RunDir, long Steps, double LastLoss,
@@ -36,7 +39,8 @@ public static class SymNetTraining
     {
         var config = o.Config;
         config.Validate();
-        using var trainer = new SymNetTrainer(config, data.Dims, o.Device);
+        using var trainer = new SymNetTrainer(config, data.Dims, o.Device, o.Comm);
+        var comm = trainer.Comm;
         var sampler = new SeededRandom(config.Seed);
         var state = new TrainingState()
             .AddModule(SymNetWeights.CheckpointModule, trainer.Model)
@@ -46,11 +50,11 @@ public static class SymNetTraining
         {
             RunDir = o.RunDir, Config = config, Resume = o.Resume, Label = "symnet",
             TotalSteps = config.Steps, CheckpointEvery = config.CheckpointEvery,
-            Progress = o.Progress, Log = o.Log,
+            Progress = o.Progress, Log = o.Log, Comm = comm,
         }, state);
         var run = session.Run;
         if (state.Step == 0) trainer.LoadInit();
-        bool validate = data.Labels is not null && data.ValidationCount >= 2;
+        bool validate = data.Labels is not null && data.ValidationCount >= 2 && session.Writes;
 
         SymNetValidation? initial = null, last = null;
         if (validate && state.Step == 0)
@@ -70,14 +74,19 @@ public static class SymNetTraining
         while (state.Step < stopAt)
         {
             long step = state.Step + 1;
-            int i = sampler.NextInt(nTrain);
-            int j = sampler.NextInt(nTrain - 1);
-            if (j >= i) j++;
+            // N ranks: the step's global batch is the sampler's next N pairs, pair r on rank r (every rank draws all N to stay in step)
+            int i = 0, j = 0;
+            for (int rank = 0; rank < comm.Size; rank++)
+            {
+                int a = sampler.NextInt(nTrain), c = sampler.NextInt(nTrain - 1);
+                if (c >= a) c++;
+                if (rank == comm.Rank) (i, j) = (a, c);
+            }
             SymNetStepResult r;
             using (var scope = NewDisposeScope())
             {
                 // fixed i, moving j: the symmetric loss treats both directions alike anyway
-                long seed = PairSeed(config.Seed, step);
+                long seed = PairSeed(config.Seed, (step - 1) * comm.Size + comm.Rank + 1);
                 LrSchedule.Constant().Apply(trainer.Optimizer, state.Step);   // the official SYMNet trains Adam at one rate; the shared schedule keeps that
                 r = trainer.Step(data.TrainingImage(i, seed), data.TrainingImage(j, seed + 1), session.Guard, step);
             }
@@ -92,11 +101,11 @@ public static class SymNetTraining
             lastCkpt = session.CompleteStep(metrics) ?? lastCkpt;
             if (validate && config.ValEvery > 0 && step % config.ValEvery == 0) WritePlots(run, validate);
         }
-        if (state.Step < config.Steps && session.LastCheckpoint != run.Checkpoints.PathFor(state.Step))
+        if (state.Step < config.Steps && session.Writes && session.LastCheckpoint != run.Checkpoints.PathFor(state.Step))
             lastCkpt = session.SaveCheckpoint();
 
         string? weights = null;
-        if (state.Step == config.Steps)
+        if (state.Step == config.Steps && session.Writes)
         {
             weights = Path.Combine(run.Root, SymNetWeights.RunWeightsFile);
             SymNetWeights.Save(trainer.Model, weights);
@@ -117,7 +126,7 @@ public static class SymNetTraining
             weights, checkpoint = session.LastCheckpoint, memory = MemoryReport.Describe(),
         };
         session.Finish(summary, ["loss"]);
-        WritePlots(run, validate);
+        if (session.Writes) WritePlots(run, validate);
         return new SymNetTrainResult(run.Root, state.Step, lastLoss, firstVal, last, weights, session.LastCheckpoint);
     }
 
