@@ -31,6 +31,28 @@ public static class RegistrationInputs
         return f.to(ScalarType.Int64).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// A brain mask on its image's grid (nonzero = inside) as bool [*spatial]; a mask with another shape or another
+    /// voxel-to-world affine than <paramref name="imagePath"/> is refused.
+    /// </summary>
+    public static Tensor ReadMask(string path, string imagePath, NiftiImage image, int dims = 3)
+    {
+        using var img = NiftiReader.Read(path);
+        using var scope = NewDisposeScope();
+        var f = AsSpatial(img.ToFloat(), path, dims, "mask");
+        var imageShape = image.Shape.Take(dims).ToArray();
+        if (!f.shape.SequenceEqual(imageShape))
+            throw UnsupException.ForFile(path, $"mask of shape {Shape(f.shape)} is on another grid than its image {imagePath} ({Shape(imageShape)}); " +
+                "a mask must share its image's voxel grid (resample it with nearest neighbour first)");
+        bool oriented = Geometry.VolumeGeometry.HasOrientation(img.Header) && Geometry.VolumeGeometry.HasOrientation(image.Header);
+        if (oriented && Geometry.Matrix4.MaxAbsDifference(img.Affine, image.Affine) > 1e-3)
+            throw UnsupException.ForFile(path, $"mask is on another grid than its image {imagePath}: same shape but another voxel-to-world affine " +
+                $"({Geometry.Matrix4.Format(img.Affine)} vs {Geometry.Matrix4.Format(image.Affine)}); resample it onto the image's grid first");
+        var mask = f != 0;
+        if (!mask.any().item<bool>()) throw UnsupException.ForFile(path, "mask is empty (no nonzero voxel)");
+        return mask.MoveToOuterDisposeScope();
+    }
+
     public static void CheckSameGrid(string fixedPath, Tensor fixedVoxels, string movingPath, Tensor movingVoxels)
     {
         if (!fixedVoxels.shape.SequenceEqual(movingVoxels.shape))
