@@ -52,6 +52,7 @@ public static class AffineJob
         VolumeFile.Write(Out("moved", "moved.nii.gz"), fixedImg.Like(WorldResampler.Sample(movingVox, toMovingVoxels)));
         ItkTransformFiles.WriteAffine(Out("affine_itk", "affine_itk.txt"), a.FixedToMoving, a.Centre);
         ItkTransformFiles.WriteElastixAffine(Out("transformix", "transformix_affine.txt"), a.FixedToMoving, a.Centre, fixedImg);
+        ItkTransformFiles.WriteElastixAffine(Out("transformix_labels", "transformix_affine_labels.txt"), a.FixedToMoving, a.Centre, fixedImg, labels: true);
         double? dice = null, before = null;
         if (movingLabels is not null)
         {

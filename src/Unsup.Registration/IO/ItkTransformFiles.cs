@@ -75,42 +75,44 @@ public static class ItkTransformFiles
 
     /// <summary>
     /// An ITK/ANTs displacement field on the fixed grid: <paramref name="displacementRas"/> [X, Y, Z, 3] in mm (RAS) becomes a
-    /// NIfTI vector image X,Y,Z,1,3, intent DISPVECT (1006), with LPS components. Takes ownership of nothing.
+    /// NIfTI vector image X,Y,Z,1,3, intent DISPVECT (1006), with LPS components. The ITK inside Debian's elastix 5.0
+    /// reads a 5D NIfTI as vectors only with intent VECTOR (1007; with 1006 it reads one scalar per voxel), so the
+    /// elastix copy is written with <paramref name="intent"/> VECTOR; the values are the same.
     /// </summary>
-    public static void WriteDisplacementField(string path, NiftiImage fixedImage, Tensor displacementRas)
+    public static void WriteDisplacementField(string path, NiftiImage fixedImage, Tensor displacementRas, short intent = NiftiIntent.DispVect)
     {
         using var scope = NewDisposeScope();
         var lps = displacementRas.to(ScalarType.Float32) * tensor(new float[] { -1, -1, 1 });
         using var img = fixedImage.VectorFieldLike(lps.contiguous());
-        img.Header.IntentCode = NiftiIntent.DispVect;
+        img.Header.IntentCode = intent;
         VolumeFile.Write(path, img);
     }
 
     /// <summary>elastix/transformix parameters of an affine (AffineTransform, LPS, about a centre) onto the fixed image's grid.</summary>
-    public static void WriteElastixAffine(string path, double[,] fixedToMovingRas, double[] centreRas, NiftiImage fixedImage)
+    public static void WriteElastixAffine(string path, double[,] fixedToMovingRas, double[] centreRas, NiftiImage fixedImage, bool labels = false)
     {
         var (m, t, c) = LpsParameters(fixedToMovingRas, centreRas);
         var sb = new StringBuilder();
         sb.Append("(Transform \"AffineTransform\")\n(NumberOfParameters 12)\n");
         sb.Append("(TransformParameters ").Append(string.Join(" ", m.Concat(t).Select(N))).Append(")\n");
         sb.Append("(CenterOfRotationPoint ").Append(string.Join(" ", c.Select(N))).Append(")\n");
-        sb.Append(ElastixCommon(fixedImage));
+        sb.Append(ElastixCommon(fixedImage, labels));
         AtomicFile.WriteAllText(path, sb.ToString());
     }
 
     /// <summary>elastix/transformix parameters pointing at an ITK displacement field (<see cref="WriteDisplacementField"/>).</summary>
-    public static void WriteElastixField(string path, string fieldPath, NiftiImage fixedImage)
+    public static void WriteElastixField(string path, string fieldPath, NiftiImage fixedImage, bool labels = false)
     {
         var sb = new StringBuilder();
         sb.Append("(Transform \"DeformationFieldTransform\")\n(NumberOfParameters 0)\n");
         sb.Append("(DeformationFieldFileName \"").Append(Path.GetFullPath(fieldPath)).Append("\")\n");
         sb.Append("(DeformationFieldInterpolationOrder 1)\n");
-        sb.Append(ElastixCommon(fixedImage));
+        sb.Append(ElastixCommon(fixedImage, labels));
         AtomicFile.WriteAllText(path, sb.ToString());
     }
 
     /// <summary>The output grid (the fixed image's, in ITK's LPS terms) and resampling settings every elastix transform file carries.</summary>
-    static string ElastixCommon(NiftiImage fixedImage)
+    static string ElastixCommon(NiftiImage fixedImage, bool labels)
     {
         var a = fixedImage.Affine;
         var shape = fixedImage.Shape.Take(3).ToArray();
@@ -127,7 +129,9 @@ public static class ItkTransformFiles
                "(FixedImageDimension 3)\n(MovingImageDimension 3)\n(FixedInternalImagePixelType \"float\")\n(MovingInternalImagePixelType \"float\")\n" +
                $"(Size {string.Join(" ", shape)})\n(Index 0 0 0)\n(Spacing {string.Join(" ", spacing.Select(N))})\n" +
                $"(Origin {string.Join(" ", origin.Select(N))})\n(Direction {string.Join(" ", dirList.Select(N))})\n(UseDirectionCosines \"true\")\n" +
-               "(ResampleInterpolator \"FinalBSplineInterpolator\")\n(FinalBSplineInterpolationOrder 1)\n(Resampler \"DefaultResampler\")\n" +
-               "(DefaultPixelValue 0)\n(ResultImageFormat \"nii.gz\")\n(ResultImagePixelType \"float\")\n(CompressResultImage \"true\")\n";
+               // label maps: nearest neighbour and an integer result
+               (labels ? "(ResampleInterpolator \"FinalNearestNeighborInterpolator\")\n" : "(ResampleInterpolator \"FinalBSplineInterpolator\")\n(FinalBSplineInterpolationOrder 1)\n") +
+               "(Resampler \"DefaultResampler\")\n(DefaultPixelValue 0)\n(ResultImageFormat \"nii.gz\")\n" +
+               (labels ? "(ResultImagePixelType \"int\")\n" : "(ResultImagePixelType \"float\")\n") + "(CompressResultImage \"true\")\n";
     }
 }

@@ -67,6 +67,9 @@ public static class RegisterPairJob
             ((!fixedHasOrientation && !movingHasOrientation) ||
              (fixedHasOrientation && movingHasOrientation && VolumeGeometry.Of(fixedImg, o.FixedPath).SameGrid(VolumeGeometry.Of(movingImg, o.MovingPath))));
         bool affine = o.Affine == AffineMode.On || (o.Affine == AffineMode.Auto && !sameGrid);
+        // orientation is needed as soon as the images are placed in the world: refuse before any output exists
+        var fixedGeom = sameGrid && !affine ? null : VolumeGeometry.Of(fixedImg, o.FixedPath);
+        var movingGeom = sameGrid && !affine ? null : VolumeGeometry.Of(movingImg, o.MovingPath);
         var fixedMask = o.FixedMaskPath is null ? null : RegistrationInputs.ReadMask(o.FixedMaskPath, o.FixedPath, fixedImg);
         var movingMask = o.MovingMaskPath is null ? null : RegistrationInputs.ReadMask(o.MovingMaskPath, o.MovingPath, movingImg);
         var fixedIn = fixedMask is null ? fixedVox : fixedVox * fixedMask;
@@ -83,31 +86,36 @@ public static class RegisterPairJob
 
         if (sameGrid && !affine)
             return SameGrid(o, reg, fixedImg, movingImg, fixedIn, movingIn, movingVox, movingLabels, fixedLabels, outputs, Out, total);
+        VolumeGeometry fixedGrid = fixedGeom!, movingGrid = movingGeom!;
 
         // Images on different grids (or an affine asked for): everything happens in world coordinates.
-        var fixedGeom = VolumeGeometry.Of(fixedImg, o.FixedPath);
-        var movingGeom = VolumeGeometry.Of(movingImg, o.MovingPath);
         double[,] fixedToMoving = Matrix4.Identity();
-        double[] centre = WorldResampler.CentreOfMass(fixedIn, fixedGeom);
+        double[] centre = WorldResampler.CentreOfMass(fixedIn, fixedGrid);
         double? secondsAffine = null;
         if (affine)
         {
-            var a = AffineRegistration.Register(fixedIn, fixedGeom, movingIn, movingGeom, o.AffineOptions);
+            var a = AffineRegistration.Register(fixedIn, fixedGrid, movingIn, movingGrid, o.AffineOptions);
             fixedToMoving = a.FixedToMoving; centre = a.Centre; secondsAffine = a.Seconds;
             ItkTransformFiles.WriteAffine(Out("affine_itk", "affine_itk.txt"), fixedToMoving, a.Centre);
         }
         var network = o.Network.CentredAt(centre);
-        using var w = WorldSpaceRegistration.Register(reg, fixedIn, fixedGeom, movingIn, movingGeom, fixedToMoving, network);
+        using var w = WorldSpaceRegistration.Register(reg, fixedIn, fixedGrid, movingIn, movingGrid, fixedToMoving, network);
 
         var moved = WorldResampler.Sample(movingVox, w.FixedToMovingVoxels);
         VolumeFile.Write(Out("moved", "moved.nii.gz"), fixedImg.Like(moved.clone()));
-        var forward = WorldSpaceRegistration.ToVoxelDisplacement(WorldResampler.Transform(w.FixedToMovingWorld, Matrix4.Inverse(fixedGeom.Affine)));
+        var forward = WorldSpaceRegistration.ToVoxelDisplacement(WorldResampler.Transform(w.FixedToMovingWorld, Matrix4.Inverse(fixedGrid.Affine)));
         var inverse = WorldSpaceRegistration.ToVoxelDisplacement(w.MovingToFixedVoxels);
         VolumeFile.Write(Out("forward_field", "forward_field.nii.gz"), fixedImg.VectorFieldLike(DisplacementLayout.ToChannelsLast(forward)[0]));
         VolumeFile.Write(Out("inverse_field", "inverse_field.nii.gz"), movingImg.VectorFieldLike(DisplacementLayout.ToChannelsLast(inverse)[0]));
         var fieldItk = Out("forward_field_itk", "forward_field_itk.nii.gz");
-        ItkTransformFiles.WriteDisplacementField(fieldItk, fixedImg, w.FixedToMovingWorld - WorldResampler.WorldPoints(fixedGeom));
-        ItkTransformFiles.WriteElastixField(Out("transformix", "transformix_field.txt"), fieldItk, fixedImg);
+        var fieldElastix = Out("transformix_field", "transformix_field.nii.gz");
+        using (var disp = w.FixedToMovingWorld - WorldResampler.WorldPoints(fixedGrid))
+        {
+            ItkTransformFiles.WriteDisplacementField(fieldItk, fixedImg, disp);
+            ItkTransformFiles.WriteDisplacementField(fieldElastix, fixedImg, disp, NiftiIntent.Vector);
+        }
+        ItkTransformFiles.WriteElastixField(Out("transformix", "transformix_field.txt"), fieldElastix, fixedImg);
+        ItkTransformFiles.WriteElastixField(Out("transformix_labels", "transformix_field_labels.txt"), fieldElastix, fixedImg, labels: true);
 
         Tensor? movedLabels = null;
         if (movingLabels is not null)
@@ -124,12 +132,12 @@ public static class RegisterPairJob
             perLabel = ids.Select((id, i) => (id, d[i])).ToDictionary(x => x.id.ToString(), x => x.Item2);
             meanDice = Dice.Mean(movedLabels!, fixedLabels, ids);
             // before: the moving labels where they lie in the world, on the fixed grid
-            var asIs = WorldResampler.Sample(movingLabels, WorldResampler.Transform(WorldResampler.WorldPoints(fixedGeom), Matrix4.Inverse(movingGeom.Affine)));
+            var asIs = WorldResampler.Sample(movingLabels, WorldResampler.Transform(WorldResampler.WorldPoints(fixedGrid), Matrix4.Inverse(movingGrid.Affine)));
             before = Dice.Mean(asIs, fixedLabels, ids);
         }
         if (o.Overview)
         {
-            var movingAsIs = WorldResampler.Sample(movingVox, WorldResampler.Transform(WorldResampler.WorldPoints(fixedGeom), Matrix4.Inverse(movingGeom.Affine)));
+            var movingAsIs = WorldResampler.Sample(movingVox, WorldResampler.Transform(WorldResampler.WorldPoints(fixedGrid), Matrix4.Inverse(movingGrid.Affine)));
             RegistrationOverview.Write(Out("overview", "overview.png"), fixedVox, movingAsIs, moved, forward);
         }
         var summary = new RegisterPairSummary(

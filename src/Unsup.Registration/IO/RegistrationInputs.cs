@@ -69,7 +69,7 @@ public static class RegistrationInputs
         if (nd != dims)
         {
             t.Dispose();
-            throw UnsupException.ForFile(path, $"is a {shape.Length}D {what} of shape {Shape(shape)}; a {dims}D {what} is expected" +
+            throw UnsupException.ForFile(path, $"is a {nd}D {what} of shape {Shape(shape)}; a {dims}D {what} is expected" +
                 (shape.Length > dims ? " (a 4D series or vector image cannot be registered as one image)" : ""));
         }
         return nd == shape.Length ? t : t.reshape(shape[..nd]);
