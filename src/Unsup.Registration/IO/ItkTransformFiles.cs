@@ -129,8 +129,8 @@ public static class ItkTransformFiles
                "(FixedImageDimension 3)\n(MovingImageDimension 3)\n(FixedInternalImagePixelType \"float\")\n(MovingInternalImagePixelType \"float\")\n" +
                $"(Size {string.Join(" ", shape)})\n(Index 0 0 0)\n(Spacing {string.Join(" ", spacing.Select(N))})\n" +
                $"(Origin {string.Join(" ", origin.Select(N))})\n(Direction {string.Join(" ", dirList.Select(N))})\n(UseDirectionCosines \"true\")\n" +
-               // label maps: nearest neighbour and an integer result
-               (labels ? "(ResampleInterpolator \"FinalNearestNeighborInterpolator\")\n" : "(ResampleInterpolator \"FinalBSplineInterpolator\")\n(FinalBSplineInterpolationOrder 1)\n") +
+               // label maps: B-spline order 0 (nearest neighbour) and an integer result
+               $"(ResampleInterpolator \"FinalBSplineInterpolator\")\n(FinalBSplineInterpolationOrder {(labels ? 0 : 1)})\n" +
                "(Resampler \"DefaultResampler\")\n(DefaultPixelValue 0)\n(ResultImageFormat \"nii.gz\")\n" +
                (labels ? "(ResultImagePixelType \"int\")\n" : "(ResultImagePixelType \"float\")\n") + "(CompressResultImage \"true\")\n";
     }

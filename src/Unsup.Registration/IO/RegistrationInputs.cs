@@ -66,13 +66,15 @@ public static class RegistrationInputs
         // Trailing singleton axes (X,Y,Z,1 or a 2D slice X,Y,1) are not real dimensions.
         int nd = shape.Length;
         while (nd > dims && shape[nd - 1] == 1) nd--;
+        // a slice stored as X,Y,1 is 2D even though it has three axes: a 3D model cannot register it
+        if (nd == dims && dims == 3 && shape[2] == 1) nd = 2;
         if (nd != dims)
         {
             t.Dispose();
             throw UnsupException.ForFile(path, $"is a {nd}D {what} of shape {Shape(shape)}; a {dims}D {what} is expected" +
                 (shape.Length > dims ? " (a 4D series or vector image cannot be registered as one image)" : ""));
         }
-        return nd == shape.Length ? t : t.reshape(shape[..nd]);
+        return dims == shape.Length ? t : t.reshape(shape[..dims]);
     }
 
     public static string Shape(long[] s) => string.Join("x", s);
