@@ -24,7 +24,7 @@ public static class SymnetCommands
     static Command Register()
     {
         var fixedOpt = new Option<string>("--fixed") { Description = "Fixed (target) image, NIfTI", Required = true };
-        var movingOpt = new Option<string>("--moving") { Description = "Moving (source) image on the same grid, NIfTI", Required = true };
+        var movingOpt = new Option<string>("--moving") { Description = "Moving (source) image: NIfTI or MGZ, on the fixed grid or any other grid with an orientation in its header", Required = true };
         var model = new Option<string?>("--model") { Description = "SYMNet weights: a .pth state_dict, an Unsup .ckpt or a run folder of `symnet train` (its latest checkpoint); the network width comes from the weights. Default: the official neurite-OASIS weights" };
         var outDir = new Option<string>("--out") { Description = "Output folder", Required = true };
         var movingLabels = new Option<string?>("--moving-labels") { Description = "Label map of the moving image: warped with nearest neighbour" };
