@@ -16,6 +16,7 @@ root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(MocoCommands.Create());
 root.Subcommands.Add(SymnetCommands.Create());
 root.Subcommands.Add(SynthCommand.Create());
+root.Subcommands.Add(AffineCommand.Create());
 root.Subcommands.Add(DevCommands.Create());
 
 return Cli.Run(root, args);

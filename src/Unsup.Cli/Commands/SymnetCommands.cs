@@ -23,25 +23,32 @@ public static class SymnetCommands
 
     static Command Register()
     {
-        var fixedOpt = new Option<string?>("--fixed") { Description = "Fixed (target) image, NIfTI" };
-        var movingOpt = new Option<string?>("--moving") { Description = "Moving (source) image on the same grid, NIfTI" };
+        var fixedOpt = new Option<string?>("--fixed") { Description = "Fixed (target) image, NIfTI or MGZ" };
+        var movingOpt = new Option<string?>("--moving") { Description = "Moving (source) image: NIfTI or MGZ, on the fixed grid or any other grid with an orientation in its header" };
         var pairsOpt = new Option<string?>("--pairs") { Description = "Register many pairs: a CSV with a header naming fixed, moving (and optionally fixed_labels, moving_labels, name); each pair's outputs go to OUT/<name>/ and OUT/summary.csv gets one row per pair. Under mpiexec the list is split over the ranks" };
         var model = new Option<string?>("--model") { Description = "SYMNet weights: a .pth state_dict, an Unsup .ckpt or a run folder of `symnet train` (its latest checkpoint); the network width comes from the weights. Default: the official neurite-OASIS weights" };
         var outDir = new Option<string>("--out") { Description = "Output folder", Required = true };
         var movingLabels = new Option<string?>("--moving-labels") { Description = "Label map of the moving image: warped with nearest neighbour" };
         var fixedLabels = new Option<string?>("--fixed-labels") { Description = "Label map of the fixed image: with --moving-labels, Dice per label" };
         var noOverview = new Option<bool>("--no-overview") { Description = "Skip the overview PNG" };
+        var fixedMask = new Option<string?>("--fixed-mask") { Description = "Brain mask of the fixed image (same grid; nonzero = brain): voxels outside are zeroed before registration. SYMNet was trained on skull-stripped brains" };
+        var movingMask = new Option<string?>("--moving-mask") { Description = "Brain mask of the moving image (same grid as the moving image)" };
+        var affine = new Option<AffineMode>("--affine") { Description = "Affine pre-alignment: auto (when the images are not on one grid), on, off", DefaultValueFactory = _ => AffineMode.Auto };
+        var netSpacing = new Option<double>("--network-spacing") { Description = "Spacing (mm) of the network's grid when images are resampled: 1 for the official weights (160x192x224); 2 for a model trained with --downsample 2 (80x96x112)", DefaultValueFactory = _ => 1.0 };
         var cmd = new Command("register",
             "Register a moving image onto a fixed one. Writes moved.nii.gz (with the fixed image's header), forward_field.nii.gz " +
             "(moving -> fixed) and inverse_field.nii.gz (fixed -> moving) as NIfTI vector images in voxels (channel 0 along the last " +
             "array axis, as the official code), moved_labels.nii.gz, summary.json (runtime, Dice, % det J <= 0, std log det J, " +
-            "inverse consistency) and overview.png. Sizes that are not multiples of 16 are padded and cropped back.\n\n" +
+            "inverse consistency) and overview.png. Sizes that are not multiples of 16 are padded and cropped back.\n" +
+            "Images on different grids (voxel size, orientation, field of view) are placed by their headers' world geometry, aligned affinely, " +
+            "resampled into the network's 1 mm 160x192x224 LIA space and the results brought back onto the fixed image's grid; then also " +
+            "forward_field_itk.nii.gz (ITK/ANTs displacement, mm, LPS), affine_itk.txt and transformix_field.txt (elastix) are written.\n\n" +
             "Examples:\n" +
             "  unsup symnet register --fixed A.nii.gz --moving B.nii.gz --out reg/\n" +
             "  unsup symnet register --fixed A.nii.gz --moving B.nii.gz --model runs/symnet-2mm --out reg/\n" +
             "  unsup symnet register --fixed A.nii.gz --moving B.nii.gz --moving-labels B_seg.nii.gz --fixed-labels A_seg.nii.gz --out reg/\n" +
             "  mpiexec -n 4 ./unsup symnet register --pairs pairs.csv --out reg/")
-        { fixedOpt, movingOpt, pairsOpt, model, outDir, movingLabels, fixedLabels, noOverview };
+        { fixedOpt, movingOpt, pairsOpt, model, outDir, movingLabels, fixedLabels, noOverview, fixedMask, movingMask, affine, netSpacing };
         cmd.SetAction(r =>
         {
             var device = GlobalOptions.Apply(r);
@@ -55,6 +62,8 @@ public static class SymnetCommands
                 FixedPath = r.GetValue(fixedOpt)!, MovingPath = r.GetValue(movingOpt)!, WeightsPath = ResolveWeights(r, r.GetValue(model)),
                 OutDir = r.GetValue(outDir)!, MovingLabelsPath = r.GetValue(movingLabels), FixedLabelsPath = r.GetValue(fixedLabels),
                 Device = device, Overview = !r.GetValue(noOverview),
+                FixedMaskPath = r.GetValue(fixedMask), MovingMaskPath = r.GetValue(movingMask), Affine = r.GetValue(affine),
+                Network = r.GetValue(netSpacing) > 0 ? Unsup.Registration.Geometry.NetworkSpace.AtSpacing(r.GetValue(netSpacing)) : throw new UnsupException("--network-spacing must be a positive number of mm"),
             });
             PrintSummary(s);
             return 0;
@@ -79,6 +88,7 @@ public static class SymnetCommands
         var t = new Table().Border(TableBorder.Simple).AddColumns("", "").HideHeaders();
         void Row(string k, string v) => t.AddRow(Markup.Escape(k), Markup.Escape(v));
         Row("registration", $"{s.SecondsRegistration:F1} s (total with I/O {s.SecondsTotal:F1} s)");
+        Row("geometry", s.Geometry + (s.SecondsAffine is double sa ? $" ({sa:F1} s affine)" : ""));
         Row("% det J <= 0", $"{s.PercentNonPositiveJacobian:F4} %");
         Row("std log det J", $"{s.StdLogJacobian:F4}");
         Row("inverse consistency", $"{s.InverseConsistencyError:F4} voxels");

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Unsup.IO;
 using Unsup.IO.Nifti;
+using Unsup.Registration.Affine;
+using Unsup.Registration.Geometry;
 using Unsup.Registration.Metrics;
 using Unsup.Registration.Model;
 using Unsup.Registration.Transforms;
@@ -18,14 +20,25 @@ public sealed record RegisterPairOptions
     public string? FixedLabelsPath { get; init; }
     public Device Device { get; init; } = CPU;
     public bool Overview { get; init; } = true;
+    /// <summary>Brain masks on their image's grid: voxels outside are zeroed before any registration.</summary>
+    public string? FixedMaskPath { get; init; }
+    public string? MovingMaskPath { get; init; }
+    /// <summary>Affine pre-alignment: Auto runs it when the images are not on one grid.</summary>
+    public AffineMode Affine { get; init; } = AffineMode.Auto;
+    public AffineOptions AffineOptions { get; init; } = new();
+    /// <summary>The grid the network sees when the images are resampled (not on one grid, or affine on).</summary>
+    public NetworkSpace Network { get; init; } = NetworkSpace.Oasis;
 }
+
+/// <summary>Whether `symnet register` aligns the images affinely first.</summary>
+public enum AffineMode { Auto, On, Off }
 
 /// <summary>Summary of one registered pair (written as summary.json).</summary>
 public sealed record RegisterPairSummary(
     string Fixed, string Moving, string Weights, double SecondsRegistration, double SecondsTotal,
     double PercentNonPositiveJacobian, double StdLogJacobian, double InverseConsistencyError,
     double? MeanDice, double? MeanDiceBefore, IReadOnlyDictionary<string, double>? DicePerLabel,
-    IReadOnlyDictionary<string, string> Outputs);
+    IReadOnlyDictionary<string, string> Outputs, string Geometry = "same grid", double? SecondsAffine = null);
 
 /// <summary>
 /// `unsup symnet register`: reads a NIfTI pair, registers it with SYMNet and writes the moved image (fixed header and
@@ -47,7 +60,20 @@ public static class RegisterPairJob
         using var _f = fixedImg;
         var (movingImg, movingVox) = RegistrationInputs.ReadImage(o.MovingPath);
         using var _m = movingImg;
-        RegistrationInputs.CheckSameGrid(o.FixedPath, fixedVox, o.MovingPath, movingVox);
+        var fixedHasOrientation = VolumeGeometry.HasOrientation(fixedImg.Header);
+        var movingHasOrientation = VolumeGeometry.HasOrientation(movingImg.Header);
+        // Same shape and either the same world placement or none at all (nothing to resample by): today's same-grid path.
+        bool sameGrid = fixedVox.shape.SequenceEqual(movingVox.shape) &&
+            ((!fixedHasOrientation && !movingHasOrientation) ||
+             (fixedHasOrientation && movingHasOrientation && VolumeGeometry.Of(fixedImg, o.FixedPath).SameGrid(VolumeGeometry.Of(movingImg, o.MovingPath))));
+        bool affine = o.Affine == AffineMode.On || (o.Affine == AffineMode.Auto && !sameGrid);
+        // orientation is needed as soon as the images are placed in the world: refuse before any output exists
+        var fixedGeom = sameGrid && !affine ? null : VolumeGeometry.Of(fixedImg, o.FixedPath);
+        var movingGeom = sameGrid && !affine ? null : VolumeGeometry.Of(movingImg, o.MovingPath);
+        var fixedMask = o.FixedMaskPath is null ? null : RegistrationInputs.ReadMask(o.FixedMaskPath, o.FixedPath, fixedImg);
+        var movingMask = o.MovingMaskPath is null ? null : RegistrationInputs.ReadMask(o.MovingMaskPath, o.MovingPath, movingImg);
+        var fixedIn = fixedMask is null ? fixedVox : fixedVox * fixedMask;
+        var movingIn = movingMask is null ? movingVox : movingVox * movingMask;
         var movingLabels = o.MovingLabelsPath is null ? null : RegistrationInputs.ReadLabels(o.MovingLabelsPath, movingVox.shape);
         var fixedLabels = o.FixedLabelsPath is null ? null : RegistrationInputs.ReadLabels(o.FixedLabelsPath, fixedVox.shape);
         if (!Directory.Exists(o.OutDir))
@@ -55,12 +81,83 @@ public static class RegisterPairJob
             try { Directory.CreateDirectory(o.OutDir); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw UnsupException.ForFile(o.OutDir, $"cannot create the output folder ({e.Message})", e); }
         }
-
-        using var result = reg.Register(fixedVox, movingVox);
-        var forward = result.Forward.cpu(); var inverse = result.Inverse.cpu();
-
         var outputs = new Dictionary<string, string>();
         string Out(string key, string name) => outputs[key] = Path.Combine(o.OutDir, name);
+
+        if (sameGrid && !affine)
+            return SameGrid(o, reg, fixedImg, movingImg, fixedIn, movingIn, movingVox, movingLabels, fixedLabels, outputs, Out, total);
+        VolumeGeometry fixedGrid = fixedGeom!, movingGrid = movingGeom!;
+
+        // Images on different grids (or an affine asked for): everything happens in world coordinates.
+        double[,] fixedToMoving = Matrix4.Identity();
+        double[] centre = WorldResampler.CentreOfMass(fixedIn, fixedGrid);
+        double? secondsAffine = null;
+        if (affine)
+        {
+            var a = AffineRegistration.Register(fixedIn, fixedGrid, movingIn, movingGrid, o.AffineOptions);
+            fixedToMoving = a.FixedToMoving; centre = a.Centre; secondsAffine = a.Seconds;
+            ItkTransformFiles.WriteAffine(Out("affine_itk", "affine_itk.txt"), fixedToMoving, a.Centre);
+        }
+        var network = o.Network.CentredAt(centre);
+        using var w = WorldSpaceRegistration.Register(reg, fixedIn, fixedGrid, movingIn, movingGrid, fixedToMoving, network);
+
+        var moved = WorldResampler.Sample(movingVox, w.FixedToMovingVoxels);
+        VolumeFile.Write(Out("moved", "moved.nii.gz"), fixedImg.Like(moved.clone()));
+        var forward = WorldSpaceRegistration.ToVoxelDisplacement(WorldResampler.Transform(w.FixedToMovingWorld, Matrix4.Inverse(fixedGrid.Affine)));
+        var inverse = WorldSpaceRegistration.ToVoxelDisplacement(w.MovingToFixedVoxels);
+        VolumeFile.Write(Out("forward_field", "forward_field.nii.gz"), fixedImg.VectorFieldLike(DisplacementLayout.ToChannelsLast(forward)[0]));
+        VolumeFile.Write(Out("inverse_field", "inverse_field.nii.gz"), movingImg.VectorFieldLike(DisplacementLayout.ToChannelsLast(inverse)[0]));
+        var fieldItk = Out("forward_field_itk", "forward_field_itk.nii.gz");
+        var fieldElastix = Out("transformix_field", "transformix_field.nii.gz");
+        using (var disp = w.FixedToMovingWorld - WorldResampler.WorldPoints(fixedGrid))
+        {
+            ItkTransformFiles.WriteDisplacementField(fieldItk, fixedImg, disp);
+            ItkTransformFiles.WriteDisplacementField(fieldElastix, fixedImg, disp, NiftiIntent.Vector);
+        }
+        ItkTransformFiles.WriteElastixField(Out("transformix", "transformix_field.txt"), fieldElastix, fixedImg);
+        ItkTransformFiles.WriteElastixField(Out("transformix_labels", "transformix_field_labels.txt"), fieldElastix, fixedImg, labels: true);
+
+        Tensor? movedLabels = null;
+        if (movingLabels is not null)
+        {
+            movedLabels = WorldResampler.Sample(movingLabels, w.FixedToMovingVoxels);
+            VolumeFile.Write(Out("moved_labels", "moved_labels.nii.gz"), fixedImg.Like(movedLabels.to(ScalarType.Int32), NiftiIntent.Label));
+        }
+        var deformation = RegistrationEvaluation.Evaluate(w.NetworkForward, w.NetworkInverse);
+        double? meanDice = null, before = null; Dictionary<string, double>? perLabel = null;
+        if (movingLabels is not null && fixedLabels is not null)
+        {
+            var ids = Dice.Labels(fixedLabels);
+            var d = Dice.PerLabel(movedLabels!, fixedLabels, ids);
+            perLabel = ids.Select((id, i) => (id, d[i])).ToDictionary(x => x.id.ToString(), x => x.Item2);
+            meanDice = Dice.Mean(movedLabels!, fixedLabels, ids);
+            // before: the moving labels where they lie in the world, on the fixed grid
+            var asIs = WorldResampler.Sample(movingLabels, WorldResampler.Transform(WorldResampler.WorldPoints(fixedGrid), Matrix4.Inverse(movingGrid.Affine)));
+            before = Dice.Mean(asIs, fixedLabels, ids);
+        }
+        if (o.Overview)
+        {
+            var movingAsIs = WorldResampler.Sample(movingVox, WorldResampler.Transform(WorldResampler.WorldPoints(fixedGrid), Matrix4.Inverse(movingGrid.Affine)));
+            RegistrationOverview.Write(Out("overview", "overview.png"), fixedVox, movingAsIs, moved, forward);
+        }
+        var summary = new RegisterPairSummary(
+            Path.GetFullPath(o.FixedPath), Path.GetFullPath(o.MovingPath), Path.GetFullPath(o.WeightsPath),
+            w.SecondsNetwork, total.Elapsed.TotalSeconds,
+            deformation.PercentNonPositiveJacobian, deformation.StdLogJacobian, deformation.InverseConsistencyError,
+            meanDice, before, perLabel, outputs,
+            Geometry: $"world: resampled into a {string.Join("x", network.Shape)} grid at {o.Network.SpacingMm} mm" + (affine ? " after affine alignment" : ""),
+            SecondsAffine: secondsAffine);
+        AtomicFile.WriteAllText(Path.Combine(o.OutDir, "summary.json"), JsonSerializer.Serialize(summary, Json));
+        return summary;
+    }
+
+    /// <summary>Both images on one grid and no affine: the network runs on the images as they are (the official inference).</summary>
+    static RegisterPairSummary SameGrid(RegisterPairOptions o, SymNetRegistration reg, NiftiImage fixedImg, NiftiImage movingImg,
+        Tensor fixedVox, Tensor movingIn, Tensor movingVox, Tensor? movingLabels, Tensor? fixedLabels,
+        Dictionary<string, string> outputs, Func<string, string, string> Out, System.Diagnostics.Stopwatch total)
+    {
+        using var result = reg.Register(fixedVox, movingIn);
+        var forward = result.Forward.cpu(); var inverse = result.Inverse.cpu();
 
         // The moved image keeps the moving image's intensities (not the normalised ones the network saw).
         var moved = SpatialTransformer.Warp(movingVox.reshape([1, 1, .. movingVox.shape]), forward)[0, 0];

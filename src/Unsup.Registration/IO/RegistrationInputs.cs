@@ -31,6 +31,28 @@ public static class RegistrationInputs
         return f.to(ScalarType.Int64).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// A brain mask on its image's grid (nonzero = inside) as bool [*spatial]; a mask with another shape or another
+    /// voxel-to-world affine than <paramref name="imagePath"/> is refused.
+    /// </summary>
+    public static Tensor ReadMask(string path, string imagePath, NiftiImage image, int dims = 3)
+    {
+        using var img = NiftiReader.Read(path);
+        using var scope = NewDisposeScope();
+        var f = AsSpatial(img.ToFloat(), path, dims, "mask");
+        var imageShape = image.Shape.Take(dims).ToArray();
+        if (!f.shape.SequenceEqual(imageShape))
+            throw UnsupException.ForFile(path, $"mask of shape {Shape(f.shape)} is on another grid than its image {imagePath} ({Shape(imageShape)}); " +
+                "a mask must share its image's voxel grid (resample it with nearest neighbour first)");
+        bool oriented = Geometry.VolumeGeometry.HasOrientation(img.Header) && Geometry.VolumeGeometry.HasOrientation(image.Header);
+        if (oriented && Geometry.Matrix4.MaxAbsDifference(img.Affine, image.Affine) > 1e-3)
+            throw UnsupException.ForFile(path, $"mask is on another grid than its image {imagePath}: same shape but another voxel-to-world affine " +
+                $"({Geometry.Matrix4.Format(img.Affine)} vs {Geometry.Matrix4.Format(image.Affine)}); resample it onto the image's grid first");
+        var mask = f != 0;
+        if (!mask.any().item<bool>()) throw UnsupException.ForFile(path, "mask is empty (no nonzero voxel)");
+        return mask.MoveToOuterDisposeScope();
+    }
+
     public static void CheckSameGrid(string fixedPath, Tensor fixedVoxels, string movingPath, Tensor movingVoxels)
     {
         if (!fixedVoxels.shape.SequenceEqual(movingVoxels.shape))
@@ -44,13 +66,15 @@ public static class RegistrationInputs
         // Trailing singleton axes (X,Y,Z,1 or a 2D slice X,Y,1) are not real dimensions.
         int nd = shape.Length;
         while (nd > dims && shape[nd - 1] == 1) nd--;
+        // a slice stored as X,Y,1 is 2D even though it has three axes: a 3D model cannot register it
+        if (nd == dims && dims == 3 && shape[2] == 1) nd = 2;
         if (nd != dims)
         {
             t.Dispose();
-            throw UnsupException.ForFile(path, $"is a {shape.Length}D {what} of shape {Shape(shape)}; a {dims}D {what} is expected" +
+            throw UnsupException.ForFile(path, $"is a {nd}D {what} of shape {Shape(shape)}; a {dims}D {what} is expected" +
                 (shape.Length > dims ? " (a 4D series or vector image cannot be registered as one image)" : ""));
         }
-        return nd == shape.Length ? t : t.reshape(shape[..nd]);
+        return dims == shape.Length ? t : t.reshape(shape[..dims]);
     }
 
     public static string Shape(long[] s) => string.Join("x", s);
