@@ -30,6 +30,8 @@ public static class SymnetCommands
         var movingLabels = new Option<string?>("--moving-labels") { Description = "Label map of the moving image: warped with nearest neighbour" };
         var fixedLabels = new Option<string?>("--fixed-labels") { Description = "Label map of the fixed image: with --moving-labels, Dice per label" };
         var noOverview = new Option<bool>("--no-overview") { Description = "Skip the overview PNG" };
+        var refine = new Option<int>("--refine") { Description = "Per-pair refinement: N Adam steps on the network's two velocity fields with the training loss, for this pair only (the network is unchanged; 0 = the network's output)", DefaultValueFactory = _ => 0 };
+        var refineLr = new Option<double>("--refine-lr") { Description = $"Adam rate of --refine, in voxels of velocity per step (default {Unsup.Registration.Model.PairRefinement.DefaultLearningRate})", DefaultValueFactory = _ => Unsup.Registration.Model.PairRefinement.DefaultLearningRate };
         var cmd = new Command("register",
             "Register a moving image onto a fixed one. Writes moved.nii.gz (with the fixed image's header), forward_field.nii.gz " +
             "(moving -> fixed) and inverse_field.nii.gz (fixed -> moving) as NIfTI vector images in voxels (channel 0 along the last " +
@@ -38,8 +40,9 @@ public static class SymnetCommands
             "Examples:\n" +
             "  unsup symnet register --fixed A.nii.gz --moving B.nii.gz --out reg/\n" +
             "  unsup symnet register --fixed A.nii.gz --moving B.nii.gz --model runs/symnet-2mm --out reg/\n" +
-            "  unsup symnet register --fixed A.nii.gz --moving B.nii.gz --moving-labels B_seg.nii.gz --fixed-labels A_seg.nii.gz --out reg/")
-        { fixedOpt, movingOpt, model, outDir, movingLabels, fixedLabels, noOverview };
+            "  unsup symnet register --fixed A.nii.gz --moving B.nii.gz --moving-labels B_seg.nii.gz --fixed-labels A_seg.nii.gz --out reg/\n" +
+            "  unsup symnet register --fixed A.nii.gz --moving B.nii.gz --refine 50 --out reg/")
+        { fixedOpt, movingOpt, model, outDir, movingLabels, fixedLabels, DiceLabelsOption, noOverview, refine, refineLr };
         cmd.SetAction(r =>
         {
             var device = GlobalOptions.Apply(r);
@@ -50,12 +53,22 @@ public static class SymnetCommands
                 FixedPath = r.GetValue(fixedOpt)!, MovingPath = r.GetValue(movingOpt)!, WeightsPath = ResolveWeights(r, r.GetValue(model)),
                 OutDir = r.GetValue(outDir)!, MovingLabelsPath = r.GetValue(movingLabels), FixedLabelsPath = r.GetValue(fixedLabels),
                 Device = device, Overview = !r.GetValue(noOverview),
+                RefineSteps = r.GetValue(refine), RefineLearningRate = r.GetValue(refineLr),
+                DiceLabels = r.GetValue(DiceLabelsOption) is string dl ? Unsup.Registration.Metrics.DiceLabelChoice.Parse(dl) : null,
             });
             PrintSummary(s);
             return 0;
         });
         return cmd;
     }
+
+    /// <summary>`--dice-labels` (register, eval; `symnet train` has its own with default auto).</summary>
+    public static readonly Option<string?> DiceLabelsOption = new("--dice-labels")
+    {
+        Description = "Labels Dice averages over: auto (FreeSurfer evaluation structures when every map is a FreeSurfer segmentation, " +
+                      "else every label present in all maps), freesurfer, all (every label in all maps) or a FILE of label ids. " +
+                      "Default: every nonzero label of the fixed map",
+    };
 
     public static void PrintSummary(RegisterPairSummary s)
     {
@@ -65,6 +78,7 @@ public static class SymnetCommands
         Row("% det J <= 0", $"{s.PercentNonPositiveJacobian:F4} %");
         Row("std log det J", $"{s.StdLogJacobian:F4}");
         Row("inverse consistency", $"{s.InverseConsistencyError:F4} voxels");
+        if (s.Refinement is { } rf) Row("refinement", $"{rf.Steps} Adam steps at {rf.LearningRate:G3}: loss {rf.LossBefore:F4} -> {rf.LossAfter:F4}");
         if (s.MeanDice is double d) Row("mean Dice", $"{d:F4} (before registration {s.MeanDiceBefore:F4}, {s.DicePerLabel!.Count} labels)");
         foreach (var (k, v) in s.Outputs) Row(k, v);
         AnsiConsole.Write(t);
@@ -103,7 +117,7 @@ public static class SymnetCommands
             "Examples:\n" +
             "  unsup symnet eval --field reg/forward_field.nii.gz --inverse reg/inverse_field.nii.gz --moving-labels B_seg.nii.gz --fixed-labels A_seg.nii.gz\n" +
             "  unsup symnet eval --pairs pairs.csv --csv metrics.csv")
-        { field, inverse, movingLabels, fixedLabels, labelIds, pairs, csv };
+        { field, inverse, movingLabels, fixedLabels, labelIds, DiceLabelsOption, pairs, csv };
         cmd.SetAction(r =>
         {
             GlobalOptions.Apply(r);
@@ -115,7 +129,8 @@ public static class SymnetCommands
                 .Select(s => long.TryParse(s, out var v) ? v : throw new UnsupException($"--label-ids: '{s}' is not an integer")).ToArray();
 
             var outCsv = r.GetValue(csv);
-            var results = EvalJob.Run(rows, ids, outCsv);
+            var choice = r.GetValue(DiceLabelsOption) is string dl ? Unsup.Registration.Metrics.DiceLabelChoice.Parse(dl) : null;
+            var results = EvalJob.Run(rows, ids, outCsv, choice);
             var table = new Table().Border(TableBorder.Simple).AddColumns("field", "mean Dice", "before", "% det J <= 0", "std log det J", "ICE (vox)");
             foreach (var (p, e) in results) table.AddRow([Markup.Escape(p.Field), .. EvalJob.Columns(e)]);
             AnsiConsole.Write(table);

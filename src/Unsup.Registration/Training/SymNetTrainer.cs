@@ -36,7 +36,7 @@ public sealed class SymNetTrainer : IDisposable
         Model = new SymNet(config.StartChannels, dims);
         Model.to(Device);
         Optimizer = optim.Adam(Model.parameters(), lr: config.Lr);
-        Loss = new SymNetLoss(dims)
+        Loss = new SymNetLoss(dims, config.NccWindow)
         {
             JacobianWeight = config.JacobianWeight,
             SmoothnessWeight = config.SmoothnessWeight,
