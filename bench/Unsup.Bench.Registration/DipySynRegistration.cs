@@ -38,8 +38,8 @@ public sealed class DipySynRegistration
     }
 
     /// <summary>The script copied next to the binary (bench/registration/dipy/syn_pair.py).</summary>
-    public static DipySynRegistration Default(int threads = 2) =>
-        new(Path.Combine(AppContext.BaseDirectory, "dipy", "syn_pair.py"), threads);
+    public static DipySynRegistration Default(int threads = 2, IReadOnlyList<int>? levelIterations = null) =>
+        new(Path.Combine(AppContext.BaseDirectory, "dipy", "syn_pair.py"), threads) { LevelIterations = levelIterations ?? [100, 50, 25] };
 
     public DipySynResult Register(string fixedImage, string movingImage, string movingLabels, string outputFolder, string? pairName = null)
     {

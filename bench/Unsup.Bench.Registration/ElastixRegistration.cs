@@ -69,11 +69,15 @@ public sealed class ElastixRegistration
 
     /// <summary>The benchmark's own parameter files (bench/registration/elastix/affine.txt, bspline.txt), copied next to the binary.</summary>
     /// <param name="affineOnly">the affine stage alone (the bench's "affine only" row)</param>
-    public static ElastixRegistration Default(int threads = 2, bool affineOnly = false)
+    /// <param name="voxelMm">voxel size of the images: from 3 mm on, bspline-3mm.txt (control points 5 voxels apart, as bspline.txt at 2 mm)</param>
+    public static ElastixRegistration Default(int threads = 2, bool affineOnly = false, double voxelMm = 2)
     {
         string dir = Path.Combine(AppContext.BaseDirectory, "elastix");
-        return new ElastixRegistration(Path.Combine(dir, "affine.txt"), affineOnly ? null : Path.Combine(dir, "bspline.txt"), threads);
+        return new ElastixRegistration(Path.Combine(dir, "affine.txt"), affineOnly ? null : Path.Combine(dir, BSplineFileFor(voxelMm)), threads);
     }
+
+    /// <summary>The B-spline parameter file for a voxel size: bspline.txt (tuned at 2 mm) or bspline-3mm.txt.</summary>
+    public static string BSplineFileFor(double voxelMm) => voxelMm >= 3 ? "bspline-3mm.txt" : "bspline.txt";
 
     /// <summary>
     /// Registers <paramref name="movingImage"/> to <paramref name="fixedImage"/> and warps <paramref name="movingLabels"/>

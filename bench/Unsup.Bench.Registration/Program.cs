@@ -122,9 +122,9 @@ public static class Program
         {
             foreach (var (affineOnly, method, note) in new[] {
                 (true, "elastix affine", "bench/registration/elastix/affine.txt alone, Mattes MI"),
-                (false, "elastix affine + B-spline", "affine.txt then bspline.txt (10 mm control points), Mattes MI") })
+                (false, "elastix affine + B-spline", $"affine.txt then {ElastixRegistration.BSplineFileFor(a.Downsample)} (control points 5 voxels apart), Mattes MI") })
             {
-                var elastix = ElastixRegistration.Default(a.Threads, affineOnly);
+                var elastix = ElastixRegistration.Default(a.Threads, affineOnly, voxelMm: a.Downsample);
                 var r = new List<PairResult>();
                 foreach (var p in pairs)
                 {
@@ -139,7 +139,7 @@ public static class Program
         }
         if (!a.NoDipy)
         {
-            var dipy = new DipySynRegistration(DipySynRegistration.Default(a.Threads).Script, a.Threads) { LevelIterations = a.DipyIters };
+            var dipy = DipySynRegistration.Default(a.Threads, a.DipyIters);
             var r = new List<PairResult>();
             foreach (var p in pairs)
             {
