@@ -11,8 +11,11 @@ namespace Unsup.Bench.Registration;
 /// <param name="Dice">mean Dice over labels, one value per pair</param>
 /// <param name="FoldPercent">% voxels with det J &lt;= 0, one value per pair</param>
 /// <param name="Seconds">wall seconds per pair</param>
+/// <param name="StdLogJacobian">std of log det J over det J &gt; 0, one value per pair (null: none)</param>
+/// <param name="Classical">a classical (optimisation-based, not learned) method: candidates for the reference row of the paired differences</param>
 public sealed record BenchRow(string Method, IReadOnlyList<double> Dice, IReadOnlyList<double> FoldPercent,
-                             IReadOnlyList<double> Seconds, string Note = "");
+                             IReadOnlyList<double> Seconds, string Note = "", IReadOnlyList<double>? StdLogJacobian = null,
+                             bool Classical = false);
 
 /// <summary>The bench/registration results: a Markdown table and a PNG chart, written atomically.</summary>
 public static class BenchReport
@@ -48,13 +51,48 @@ public static class BenchReport
         return sb.ToString();
     }
 
-    /// <summary>Writes an optional "# title" and preamble paragraph, then <see cref="Table"/>, to <paramref name="path"/>.</summary>
-    public static void WriteMarkdown(string path, IReadOnlyList<BenchRow> rows, string? title = null, string? preamble = null)
+    /// <summary>The classical row with the highest mean Dice (null if there is none): the reference of <see cref="ComparisonTable"/>.</summary>
+    public static BenchRow? BestClassical(IReadOnlyList<BenchRow> rows) =>
+        rows.Where(r => r.Classical && Summary(r.Dice).Count > 0).OrderByDescending(r => Summary(r.Dice).Mean).FirstOrDefault();
+
+    /// <summary>
+    /// Means with 95 % bootstrap intervals and paired differences (row − reference, same pairs) with theirs:
+    /// method | pairs | Dice [CI] | ΔDice [CI] | % det J &lt;= 0 [CI] | Δ% det J &lt;= 0 [CI] | std log det J | Δstd log det J [CI] | s/pair.
+    /// </summary>
+    public static string ComparisonTable(IReadOnlyList<BenchRow> rows, BenchRow reference, int resamples = PairedStatistics.DefaultResamples)
+    {
+        var sb = new StringBuilder();
+        string refName = Cell(reference.Method);
+        sb.Append($"| method | pairs | Dice [95 % CI] | ΔDice vs {refName} [95 % CI] | % det J <= 0 [95 % CI] | Δ% det J <= 0 [95 % CI] | std log det J | Δstd log det J [95 % CI] | s/pair |\n");
+        sb.Append("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        static string Mean(MeanInterval m, string fmt) => m.Count == 0 ? "–" : $"{F(m.Mean, fmt)} [{F(m.Low, fmt)}, {F(m.High, fmt)}]";
+        string Diff(IReadOnlyList<double>? a, IReadOnlyList<double>? b, string fmt, BenchRow r) =>
+            ReferenceEquals(r, reference) ? "(reference)"
+            : a is null || b is null || a.Count == 0 || a.Count != b.Count ? "–"
+            : Signed(PairedStatistics.PairedDifference(a, b, resamples), fmt);
+        foreach (var r in rows)
+        {
+            var std = Summary(r.StdLogJacobian ?? []);
+            var sec = Summary(r.Seconds);
+            sb.Append($"| {Cell(r.Method)} | {r.Dice.Count} | {Mean(PairedStatistics.Bootstrap(r.Dice, resamples), "0.000")} | " +
+                      $"{Diff(r.Dice, reference.Dice, "0.000", r)} | {Mean(PairedStatistics.Bootstrap(r.FoldPercent, resamples), "0.0000")} | " +
+                      $"{Diff(r.FoldPercent, reference.FoldPercent, "0.0000", r)} | {(std.Count == 0 ? "–" : F(std.Mean, "0.000"))} | " +
+                      $"{Diff(r.StdLogJacobian, reference.StdLogJacobian, "0.000", r)} | {(sec.Count == 0 ? "–" : SecondsText(sec.Mean))} |\n");
+        }
+        return sb.ToString();
+    }
+
+    static string Signed(MeanInterval m, string fmt) =>
+        m.Count == 0 ? "–" : $"{(m.Mean >= 0 ? "+" : "")}{F(m.Mean, fmt)} [{F(m.Low, fmt)}, {F(m.High, fmt)}]";
+
+    /// <summary>Writes an optional "# title" and preamble paragraph, then <see cref="Table"/> and an optional appendix, to <paramref name="path"/>.</summary>
+    public static void WriteMarkdown(string path, IReadOnlyList<BenchRow> rows, string? title = null, string? preamble = null, string? appendix = null)
     {
         var sb = new StringBuilder();
         if (title != null) sb.Append($"# {title}\n\n");
         if (!string.IsNullOrWhiteSpace(preamble)) sb.Append(preamble.TrimEnd()).Append("\n\n");
         sb.Append(Table(rows));
+        if (!string.IsNullOrWhiteSpace(appendix)) sb.Append('\n').Append(appendix.TrimEnd()).Append('\n');
         AtomicFile.WriteAllText(path, sb.ToString());
     }
 

@@ -12,7 +12,7 @@ namespace Unsup.Bench.Registration;
 /// <param name="WarpedLabels">moving labels resampled onto the fixed grid by nearest neighbour, int64, axis order of <see cref="NiftiReader.Read"/>'s Data</param>
 /// <param name="JacobianDeterminant">det of the spatial Jacobian of the fixed→moving transform at each fixed voxel, float32</param>
 /// <param name="FoldingPercent">% of all fixed-grid voxels with det J &lt;= 0 (see <see cref="ElastixRegistration.FoldingPercent"/> for a masked figure)</param>
-/// <param name="RegistrationSeconds">wall time of elastix (affine + B-spline)</param>
+/// <param name="RegistrationSeconds">wall time of elastix (affine, then B-spline unless affine only)</param>
 /// <param name="WarpSeconds">wall time of transformix warping the labels</param>
 /// <param name="JacobianSeconds">wall time of transformix computing det J (not part of a registration's cost)</param>
 /// <param name="OutputFolder">elastix/transformix files and console logs of this pair</param>
@@ -45,32 +45,39 @@ public sealed record ElastixResult(
 public sealed class ElastixRegistration
 {
     public string AffineParameterFile { get; }
-    public string BSplineParameterFile { get; }
+    /// <summary>The deformable stage (null: the affine stage alone).</summary>
+    public string? BSplineParameterFile { get; }
     public int Threads { get; }
     public string ElastixExecutable { get; }
     public string TransformixExecutable { get; }
 
     /// <param name="threads">elastix/transformix -threads (the machine's cores are shared: keep it small)</param>
     /// <param name="elastix">executable name (looked up on PATH) or path</param>
-    public ElastixRegistration(string affineParameterFile, string bsplineParameterFile, int threads = 2,
+    /// <param name="bsplineParameterFile">null: affine registration only</param>
+    public ElastixRegistration(string affineParameterFile, string? bsplineParameterFile, int threads = 2,
                                string elastix = "elastix", string transformix = "transformix")
     {
-        foreach (var p in new[] { affineParameterFile, bsplineParameterFile })
+        foreach (var p in new[] { affineParameterFile, bsplineParameterFile }.OfType<string>())
             if (!File.Exists(p)) throw UnsupException.ForFile(p, "elastix parameter file not found");
         if (threads < 1) throw new UnsupException($"elastix threads must be >= 1 (got {threads})");
         AffineParameterFile = Path.GetFullPath(affineParameterFile);
-        BSplineParameterFile = Path.GetFullPath(bsplineParameterFile);
+        BSplineParameterFile = bsplineParameterFile is null ? null : Path.GetFullPath(bsplineParameterFile);
         Threads = threads;
         ElastixExecutable = elastix;
         TransformixExecutable = transformix;
     }
 
     /// <summary>The benchmark's own parameter files (bench/registration/elastix/affine.txt, bspline.txt), copied next to the binary.</summary>
-    public static ElastixRegistration Default(int threads = 2)
+    /// <param name="affineOnly">the affine stage alone (the bench's "affine only" row)</param>
+    /// <param name="voxelMm">voxel size of the images: from 3 mm on, bspline-3mm.txt (control points 5 voxels apart, as bspline.txt at 2 mm)</param>
+    public static ElastixRegistration Default(int threads = 2, bool affineOnly = false, double voxelMm = 2)
     {
         string dir = Path.Combine(AppContext.BaseDirectory, "elastix");
-        return new ElastixRegistration(Path.Combine(dir, "affine.txt"), Path.Combine(dir, "bspline.txt"), threads);
+        return new ElastixRegistration(Path.Combine(dir, "affine.txt"), affineOnly ? null : Path.Combine(dir, BSplineFileFor(voxelMm)), threads);
     }
+
+    /// <summary>The B-spline parameter file for a voxel size: bspline.txt (tuned at 2 mm) or bspline-3mm.txt.</summary>
+    public static string BSplineFileFor(double voxelMm) => voxelMm >= 3 ? "bspline-3mm.txt" : "bspline.txt";
 
     /// <summary>
     /// Registers <paramref name="movingImage"/> to <paramref name="fixedImage"/> and warps <paramref name="movingLabels"/>
@@ -92,27 +99,30 @@ public sealed class ElastixRegistration
         var fixedHeader = NiftiReader.ReadHeader(fixedImage);
         long[] fixedShape = fixedHeader.Shape.Take(3).ToArray();
 
+        string[] stages = BSplineParameterFile is null ? [AffineParameterFile] : [AffineParameterFile, BSplineParameterFile];
         double regSeconds = Run(ElastixExecutable,
             ["-f", Path.GetFullPath(fixedImage), "-m", Path.GetFullPath(movingImage), "-out", regDir,
-             "-p", AffineParameterFile, "-p", BSplineParameterFile, "-threads", Threads.ToString()],
+             .. stages.SelectMany(p => new[] { "-p", p }), "-threads", Threads.ToString()],
             regDir, "elastix", pairName);
-        string tp0 = Path.Combine(regDir, "TransformParameters.0.txt");
-        string tp1 = Path.Combine(regDir, "TransformParameters.1.txt");
-        foreach (var tp in new[] { tp0, tp1 })
+        var tps = Enumerable.Range(0, stages.Length).Select(k => Path.Combine(regDir, $"TransformParameters.{k}.txt")).ToArray();
+        foreach (var tp in tps)
             if (!File.Exists(tp)) throw Failure(pairName, "elastix", regDir, $"wrote no {Path.GetFileName(tp)}");
 
         // Labels must stay label ids: nearest neighbour (B-spline order 0) and an integer result type, in
-        // both files of the chain. The B-spline file points at the affine one by path, so the rewritten copy
+        // every file of the chain. The B-spline file points at the affine one by path, so the rewritten copy
         // of the B-spline file must point at the rewritten copy of the affine file.
-        string nn0 = Path.Combine(warpDir, "TransformParameters.nn.0.txt");
-        string nn1 = Path.Combine(warpDir, "TransformParameters.nn.1.txt");
-        File.WriteAllText(nn0, ForLabels(File.ReadAllText(tp0), initial: null));
-        File.WriteAllText(nn1, ForLabels(File.ReadAllText(tp1), initial: nn0));
+        string? previous = null;
+        foreach (var (tp, k) in tps.Select((t, k) => (t, k)))
+        {
+            string nn = Path.Combine(warpDir, $"TransformParameters.nn.{k}.txt");
+            File.WriteAllText(nn, ForLabels(File.ReadAllText(tp), initial: previous));
+            previous = nn;
+        }
         double warpSeconds = Run(TransformixExecutable,
-            ["-in", Path.GetFullPath(movingLabels), "-out", warpDir, "-tp", nn1, "-threads", Threads.ToString()],
+            ["-in", Path.GetFullPath(movingLabels), "-out", warpDir, "-tp", previous!, "-threads", Threads.ToString()],
             warpDir, "transformix", pairName);
         double jacSeconds = Run(TransformixExecutable,
-            ["-jac", "all", "-out", jacDir, "-tp", tp1, "-threads", Threads.ToString()],
+            ["-jac", "all", "-out", jacDir, "-tp", tps[^1], "-threads", Threads.ToString()],
             jacDir, "transformix", pairName);
 
         string labelsPath = FindResult(warpDir, "result", pairName);

@@ -20,16 +20,23 @@ public static class Program
 {
     const string Usage = """
         usage: unsup-bench-registration --label-maps DIR_OR_LIST --out DIR [options]
-          --label-maps   label maps (folder or list); the last --val are the evaluation subjects (all ordered pairs)
+          --label-maps   label maps (folder or list); the last --val are the evaluation subjects
           --out          results folder: registration.md, registration.png, pairs.csv, work/
           --model PATH   SYMNet weights trained by Unsup from scratch (a model.pth or run folder; row skipped if absent)
           --finetuned PATH  SYMNet weights fine-tuned by Unsup from the official ones (row skipped if absent)
           --official PATH  the official pretrained SYMNet weights (row skipped if absent)
           --priors DIR   SynthSeg priors folder (default: Unsup's built-in T1 contrast)
-          --crop brain|XxYxZ  (default brain)   --downsample F (default 3)   --val N (default 3)
-          --seed S       synthesis seed of the evaluation images (subject k: S + k; default 5000000)
-          --threads N    threads for SYMNet and elastix (default 2)
-          --no-elastix   skip the elastix row
+          --crop brain|XxYxZ  (default brain)   --downsample F (default 2)   --val N (default 3)
+          --contrasts V  syntheses per held-out subject, each with its own seed (default 3): pairs are every
+                         (subject a, synthesis i) <- (subject b, synthesis j) with a != b, V*V*val*(val-1) in all
+          --max-pairs N  at most N of those pairs, a seeded random subset (default all; for smoke tests)
+          --seed S       synthesis seed: subject k, synthesis v uses S + 1000 v + k (default 5000000)
+          --refine N     per-pair refinement steps of the "+ refinement" SYMNet rows (default 50; 0 drops those rows)
+          --refine-lr R  its Adam rate (default PairRefinement.DefaultLearningRate)
+          --dice-labels auto|freesurfer|all|FILE  Dice labels (default auto, see EvaluationLabels)
+          --dipy-iters I,J,K  DIPY SyN iterations per level (default 100,50,25)
+          --threads N    threads for every method (default 2)
+          --no-elastix, --no-dipy  skip those rows
         """;
 
     public static int Main(string[] args)
@@ -39,13 +46,18 @@ public static class Program
         catch (ArgumentException e) { Console.Error.WriteLine($"{e.Message}\n{Usage}"); return 2; }
     }
 
-    sealed record Pair(int Fixed, int Moving, string Name);
+    /// <summary>One ordered pair of syntheses: fixed subject/variant, moving subject/variant.</summary>
+    sealed record Pair(int Fixed, int FixedVariant, int Moving, int MovingVariant, string Name);
+
+    /// <summary>One method on one pair.</summary>
+    readonly record struct PairResult(double Dice, double Fold, double StdLogJ, double Seconds);
 
     static int Run(Args a)
     {
         Unsup.TorchRuntime.SetThreads(a.Threads);
         var paths = ImageList.Resolve(a.LabelMaps).Select(Path.GetFullPath).ToList();
         if (paths.Count < a.Val || a.Val < 2) throw new UnsupException($"--val {a.Val}: needs 2..{paths.Count} evaluation subjects");
+        if (a.Contrasts < 1) throw new UnsupException($"--contrasts {a.Contrasts}: must be at least 1");
         var geometry = new LabelMapGeometry { CropSize = a.Crop, Downsample = a.Downsample };
         using var maps = LabelMapPreparation.Load(paths, geometry);
         var synth = new LabelImageSynthesizer(a.Priors is null ? LabelIntensityPriors.T1SkullStripped() : LabelIntensityPriors.FromSynthSegFolder(a.Priors))
@@ -53,94 +65,152 @@ public static class Program
             ZeroBackground = true,   // brain-only maps: skull-stripped images, as the networks are trained on
         };
         int first = maps.Count - a.Val;
-        var evalLabels = EvaluationLabels.For(Enumerable.Range(0, maps.Count).Select(i => maps.Labels[i]));
+        var evalLabels = a.DiceLabels.Resolve(Enumerable.Range(0, maps.Count).Select(i => maps.Labels[i]));
+        if (evalLabels.Count == 0) throw new UnsupException($"--dice-labels {a.DiceLabels}: no label of that set is present in every map");
 
-        // the evaluation subjects' images and labels as files (elastix reads files; SYMNet reads the same tensors)
+        // the evaluation subjects' images (several syntheses each) and labels as files: elastix and DIPY read files
         string work = Path.Combine(a.Out, "work");
         Directory.CreateDirectory(work);
-        var imageFiles = new Dictionary<int, string>();
+        var imageFiles = new Dictionary<(int, int), string>();
+        var images = new Dictionary<(int, int), Tensor>();
         var labelFiles = new Dictionary<int, string>();
-        var images = new Dictionary<int, Tensor>();
         for (int s = first; s < maps.Count; s++)
         {
-            var img = synth.Synthesize(maps.Labels[s], a.Seed + s);
-            images[s] = img;
             string stem = maps.Names[s].Replace(".nii.gz", "").Replace(".nii", "");
-            imageFiles[s] = Path.Combine(work, $"{stem}_t1.nii.gz");
             labelFiles[s] = Path.Combine(work, $"{stem}_labels.nii.gz");
-            NiftiWriter.Write(imageFiles[s], NiftiImage.Create(img, maps.Affines[s], "bench synthesised T1"));
             NiftiWriter.Write(labelFiles[s], NiftiImage.Create(maps.Labels[s].to(ScalarType.Int32), maps.Affines[s], "bench labels", NiftiIntent.Label));
+            for (int v = 0; v < a.Contrasts; v++)
+            {
+                var img = synth.Synthesize(maps.Labels[s], a.Seed + 1000L * v + s);
+                images[(s, v)] = img;
+                imageFiles[(s, v)] = Path.Combine(work, $"{stem}_c{v}_t1.nii.gz");
+                NiftiWriter.Write(imageFiles[(s, v)], NiftiImage.Create(img, maps.Affines[s], "bench synthesised T1"));
+            }
         }
         var pairs = new List<Pair>();
         for (int f = first; f < maps.Count; f++)
             for (int m = first; m < maps.Count; m++)
-                if (f != m) pairs.Add(new Pair(f, m, $"{Short(maps.Names[f])}<-{Short(maps.Names[m])}"));
-        Console.WriteLine($"{pairs.Count} ordered pairs of {a.Val} held-out subjects ({string.Join(", ", Enumerable.Range(first, a.Val).Select(i => maps.Names[i]))}), " +
-                          $"grid {string.Join("x", maps.Spatial)} ({a.Downsample} mm if the maps are 1 mm), Dice over {evalLabels.Count} labels");
+                if (f != m)
+                    for (int vf = 0; vf < a.Contrasts; vf++)
+                        for (int vm = 0; vm < a.Contrasts; vm++)
+                            pairs.Add(new Pair(f, vf, m, vm, $"{Short(maps.Names[f])}c{vf}<-{Short(maps.Names[m])}c{vm}"));
+        int allPairs = pairs.Count;
+        if (a.MaxPairs is int max && max < pairs.Count)
+        {
+            var rng = new Random(unchecked((int)a.Seed));
+            pairs = pairs.OrderBy(_ => rng.Next()).Take(max).ToList();
+        }
+        Console.WriteLine($"{pairs.Count} of {allPairs} ordered pairs of {a.Val} held-out subjects x {a.Contrasts} syntheses " +
+                          $"({string.Join(", ", Enumerable.Range(first, a.Val).Select(i => maps.Names[i]))}), grid {string.Join("x", maps.Spatial)} " +
+                          $"({a.Downsample} mm if the maps are 1 mm), Dice over {evalLabels.Count} labels");
 
         var rows = new List<BenchRow>();
-        var csv = new StringBuilder("method,pair,dice,fold_percent,seconds\n");
-        void Add(string method, IReadOnlyList<(double Dice, double Fold, double Seconds)> r, string note, bool timed = true)
+        var csv = new StringBuilder("method,pair,dice,fold_percent,std_log_detj,seconds\n");
+        void Add(string method, IReadOnlyList<PairResult> r, string note, bool timed = true, bool classical = false)
         {
-            rows.Add(new BenchRow(method, r.Select(x => x.Dice).ToList(), r.Select(x => x.Fold).ToList(), timed ? r.Select(x => x.Seconds).ToList() : [], note));
+            rows.Add(new BenchRow(method, r.Select(x => x.Dice).ToList(), r.Select(x => x.Fold).ToList(), timed ? r.Select(x => x.Seconds).ToList() : [], note,
+                                  r.Select(x => x.StdLogJ).ToList(), classical));
             for (int i = 0; i < r.Count; i++)
-                csv.Append(CultureInfo.InvariantCulture, $"{method},{pairs[i].Name},{r[i].Dice:F5},{r[i].Fold:F5},{r[i].Seconds:F3}\n");
+                csv.Append(CultureInfo.InvariantCulture, $"\"{method}\",{pairs[i].Name},{r[i].Dice:F5},{r[i].Fold:F5},{r[i].StdLogJ:F5},{(timed ? r[i].Seconds.ToString("F3", CultureInfo.InvariantCulture) : "")}\n");
             var (mean, std, _) = BenchReport.Summary(r.Select(x => x.Dice));
-            Console.WriteLine($"{method}: Dice {mean:F4} ± {std:F4}, det J <= 0 {r.Average(x => x.Fold):F4}%, {r.Average(x => x.Seconds):F2} s/pair");
+            Console.WriteLine($"{method}: Dice {mean:F4} ± {std:F4}, det J <= 0 {r.Average(x => x.Fold):F4}%, std log det J {r.Average(x => x.StdLogJ):F4}, {r.Average(x => x.Seconds):F2} s/pair");
         }
 
-        Add("no registration", pairs.Select(p => (Dice.Mean(maps.Labels[p.Moving], maps.Labels[p.Fixed], evalLabels), 0.0, 0.0)).ToList(),
+        Add("no registration", pairs.Select(p => new PairResult(Dice.Mean(maps.Labels[p.Moving], maps.Labels[p.Fixed], evalLabels), 0, 0, 0)).ToList(),
             "moving labels as they are (crops centred on each brain)", timed: false);
-        foreach (var (model, method) in new[] { (a.Model, "SYMNet, trained by Unsup"), (a.Finetuned, "SYMNet, fine-tuned by Unsup") })
-        {
-            if (model is not null && (File.Exists(model) || Directory.Exists(model)))
-                Add(method, SymNetRows(model, pairs, images, maps, evalLabels), DescribeRun(model, maps.Count - a.Val));
-            else Console.WriteLine($"{method}: skipped (no weights given)");
-        }
-        if (a.Official is string official && File.Exists(official))
-            Add("SYMNet, official weights", SymNetRows(official, pairs, images, maps, evalLabels), "trained on neurite-OASIS scans at 1 mm: domain shift");
-        else Console.WriteLine("official SYMNet: skipped (no --official)");
         if (!a.NoElastix)
         {
-            var elastix = ElastixRegistration.Default(a.Threads);
-            var r = new List<(double, double, double)>();
+            foreach (var (affineOnly, method, note) in new[] {
+                (true, "elastix affine", "bench/registration/elastix/affine.txt alone, Mattes MI"),
+                (false, "elastix affine + B-spline", $"affine.txt then {ElastixRegistration.BSplineFileFor(a.Downsample)} (control points 5 voxels apart), Mattes MI") })
+            {
+                var elastix = ElastixRegistration.Default(a.Threads, affineOnly, voxelMm: a.Downsample);
+                var r = new List<PairResult>();
+                foreach (var p in pairs)
+                {
+                    using var scope = NewDisposeScope();
+                    using var res = elastix.Register(imageFiles[(p.Fixed, p.FixedVariant)], imageFiles[(p.Moving, p.MovingVariant)], labelFiles[p.Moving],
+                        Path.Combine(work, affineOnly ? "elastix-affine" : "elastix", p.Name.Replace("<-", "_from_")), p.Name);
+                    r.Add(new PairResult(Dice.Mean(res.WarpedLabels, maps.Labels[p.Fixed], evalLabels), res.FoldingPercent,
+                                         StdLog(res.JacobianDeterminant), res.RegistrationSeconds + res.WarpSeconds));
+                }
+                Add(method, r, note, classical: true);
+            }
+        }
+        if (!a.NoDipy)
+        {
+            var dipy = DipySynRegistration.Default(a.Threads, a.DipyIters);
+            var r = new List<PairResult>();
             foreach (var p in pairs)
             {
                 using var scope = NewDisposeScope();
-                using var res = elastix.Register(imageFiles[p.Fixed], imageFiles[p.Moving], labelFiles[p.Moving], Path.Combine(work, "elastix", p.Name.Replace("<-", "_from_")), p.Name);
-                r.Add((Dice.Mean(res.WarpedLabels, maps.Labels[p.Fixed], evalLabels), res.FoldingPercent, res.RegistrationSeconds + res.WarpSeconds));
+                using var res = dipy.Register(imageFiles[(p.Fixed, p.FixedVariant)], imageFiles[(p.Moving, p.MovingVariant)], labelFiles[p.Moving],
+                    Path.Combine(work, "dipy", p.Name.Replace("<-", "_from_")), p.Name);
+                r.Add(new PairResult(Dice.Mean(res.WarpedLabels, maps.Labels[p.Fixed], evalLabels),
+                                     DeformationMetrics.PercentNonPositiveJacobian(res.Forward)[0], DeformationMetrics.StdLogJacobian(res.Forward)[0], res.Seconds));
             }
-            Add("elastix affine + B-spline", r, "bench/registration/elastix/*.txt, Mattes MI");
+            Add("DIPY SyN (CC)", r, $"SymmetricDiffeomorphicRegistration, CCMetric(3), iterations {string.Join(", ", a.DipyIters)}; time inside Python", classical: true);
+        }
+        foreach (var (model, method, note) in new[] {
+            (a.Official, "SYMNet, official weights", "trained on neurite-OASIS scans at 1 mm: domain shift"),
+            (a.Finetuned, "SYMNet, fine-tuned by Unsup", a.Finetuned is null ? "" : DescribeRun(a.Finetuned, first)),
+            (a.Model, "SYMNet, trained by Unsup", a.Model is null ? "" : DescribeRun(a.Model, first)) })
+        {
+            if (model is null || !(File.Exists(model) || Directory.Exists(model))) { Console.WriteLine($"{method}: skipped (no weights given)"); continue; }
+            Add(method, SymNetRows(model, pairs, images, maps, evalLabels, 0, a.RefineLr), note);
+            if (a.Refine > 0)
+                Add($"{method} + refinement", SymNetRows(model, pairs, images, maps, evalLabels, a.Refine, a.RefineLr),
+                    $"{a.Refine} Adam steps (rate {a.RefineLr.ToString("G3", CultureInfo.InvariantCulture)}) on this pair's velocities, SYMNet loss");
         }
 
         string cpu = File.Exists("/proc/cpuinfo") ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name"))?.Split(':')[1].Trim() ?? "?" : "?";
-        string preamble = $"{pairs.Count} ordered pairs (fixed<-moving) of the held-out subjects {string.Join(", ", Enumerable.Range(first, a.Val).Select(i => maps.Names[i]))}; " +
-                          $"grid {string.Join("x", maps.Spatial)} (brain crop, downsampled x{a.Downsample}); images synthesised with seed {a.Seed} + subject index " +
-                          $"({(a.Priors is null ? "built-in T1 contrast" : "SynthSeg T1 priors")}). Dice: mean over {(evalLabels.All(EvaluationLabels.FreeSurfer30.Contains) && evalLabels.Count >= EvaluationLabels.MinimumFreeSurferLabels ? $"the {evalLabels.Count} of VoxelMorph's 30 FreeSurfer evaluation structures present in every subject" : $"the {evalLabels.Count} labels present in every subject")} " +
-                          $"({string.Join(", ", evalLabels)}); % det J <= 0 over the whole grid; s/pair: wall time of registration and label warping " +
-                          $"with {a.Threads} threads on {cpu}, {Environment.ProcessorCount} cores. Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.";
-        BenchReport.WriteMarkdown(Path.Combine(a.Out, "registration.md"), rows, "Registration on held-out real anatomy", preamble);
-        BenchReport.WriteChart(Path.Combine(a.Out, "registration.png"), rows, "Held-out pairs: Dice and seconds per pair", panelWidth: 780);
+        bool freeSurfer = a.DiceLabels.Rule != "all" && evalLabels.All(EvaluationLabels.FreeSurfer30.Contains);
+        string preamble = $"{pairs.Count} ordered pairs (fixed<-moving){(pairs.Count < allPairs ? $", a seeded random subset of {allPairs}," : "")} of the held-out subjects " +
+                          $"{string.Join(", ", Enumerable.Range(first, a.Val).Select(i => maps.Names[i]))}, each synthesised {a.Contrasts} times with its own contrast " +
+                          $"(seed {a.Seed} + 1000 x synthesis + subject index); pairs join different subjects. Grid {string.Join("x", maps.Spatial)} (brain crop, downsampled x{a.Downsample}); " +
+                          $"{(a.Priors is null ? "built-in T1 contrast" : "SynthSeg T1 priors")}. Dice: mean over " +
+                          (freeSurfer ? $"the {evalLabels.Count} of VoxelMorph's 30 FreeSurfer evaluation structures present in every subject" : $"the {evalLabels.Count} labels present in every subject") +
+                          $" ({string.Join(", ", evalLabels)}; --dice-labels {a.DiceLabels}); % det J <= 0 over the whole grid; std log det J over det J > 0; s/pair: wall time of registration " +
+                          $"and label warping with {a.Threads} threads on {cpu}, {Environment.ProcessorCount} cores. Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.";
+        string? appendix = null;
+        if (BenchReport.BestClassical(rows) is BenchRow best)
+            appendix = $"## Means and paired differences against the best classical row ({best.Method})\n\n" +
+                       "Means over pairs with percentile-bootstrap 95 % intervals (10,000 resamples of the pairs); Δ = row − reference on the same pairs, " +
+                       "with the bootstrap interval of the mean difference.\n\n" + BenchReport.ComparisonTable(rows, best);
+        BenchReport.WriteMarkdown(Path.Combine(a.Out, "registration.md"), rows, "Registration on held-out real anatomy", preamble, appendix);
+        BenchReport.WriteChart(Path.Combine(a.Out, "registration.png"), rows, "Held-out pairs: Dice and seconds per pair", panelWidth: 1100);
         AtomicFile.WriteAllText(Path.Combine(a.Out, "pairs.csv"), csv.ToString());
         Console.WriteLine($"wrote {Path.Combine(a.Out, "registration.md")}, registration.png, pairs.csv");
         foreach (var t in images.Values) t.Dispose();
         return 0;
     }
 
-    static List<(double, double, double)> SymNetRows(string weights, List<Pair> pairs, Dictionary<int, Tensor> images, PreparedLabelMaps maps, IReadOnlyList<long> labels)
+    /// <summary>std of log det J over the voxels with det J &gt; 0 (as <see cref="DeformationMetrics.StdLogJacobian"/>), from a det J map.</summary>
+    public static double StdLog(Tensor detJ)
+    {
+        using var scope = NewDisposeScope();
+        var d = detJ.to(ScalarType.Float64).flatten();
+        var pos = d[d > 0];
+        return pos.numel() < 2 ? double.NaN : pos.log().std().item<double>();
+    }
+
+    static List<PairResult> SymNetRows(string weights, List<Pair> pairs, Dictionary<(int, int), Tensor> images, PreparedLabelMaps maps, IReadOnlyList<long> labels,
+        int refineSteps, double refineLr)
     {
         using var reg = SymNetRegistration.FromWeights(weights);
+        using var refine = new PairRefinement(refineSteps, refineLr);
+        reg.Refinement = refine;
         var spatial = maps.Spatial;
-        var rows = new List<(double, double, double)>();
+        var rows = new List<PairResult>();
         foreach (var p in pairs)
         {
             using var scope = NewDisposeScope();
             var sw = Stopwatch.StartNew();
-            using var result = reg.Register(images[p.Fixed], images[p.Moving]);
+            using var result = reg.Register(images[(p.Fixed, p.FixedVariant)], images[(p.Moving, p.MovingVariant)]);
             var warped = SpatialTransformer.Warp(maps.Labels[p.Moving].reshape([1, 1, .. spatial]), result.Forward, Interpolation.Nearest);
             double seconds = sw.Elapsed.TotalSeconds;
-            double fold = DeformationMetrics.PercentNonPositiveJacobian(result.Forward)[0];
-            rows.Add((Dice.Mean(warped.reshape(spatial), maps.Labels[p.Fixed], labels), fold, seconds));
+            rows.Add(new PairResult(Dice.Mean(warped.reshape(spatial), maps.Labels[p.Fixed], labels),
+                DeformationMetrics.PercentNonPositiveJacobian(result.Forward)[0], DeformationMetrics.StdLogJacobian(result.Forward)[0], seconds));
         }
         return rows;
     }
@@ -169,15 +239,17 @@ public static class Program
 
     static string Short(string name) => name.Replace("training_seg_", "").Replace(".nii.gz", "").Replace(".nii", "");
 
-    sealed record Args(string LabelMaps, string Out, string? Model, string? Finetuned, string? Official, string? Priors, long[]? Crop, int Downsample, int Val, long Seed, int Threads, bool NoElastix)
+    sealed record Args(string LabelMaps, string Out, string? Model, string? Finetuned, string? Official, string? Priors, long[]? Crop, int Downsample, int Val,
+                       int Contrasts, int? MaxPairs, long Seed, int Refine, double RefineLr, DiceLabelChoice DiceLabels, int[] DipyIters, int Threads, bool NoElastix, bool NoDipy)
     {
         public static Args Parse(string[] args)
         {
             var v = new Dictionary<string, string>();
-            bool noElastix = false;
+            bool noElastix = false, noDipy = false;
             for (int i = 0; i < args.Length; i++)
             {
                 if (args[i] == "--no-elastix") { noElastix = true; continue; }
+                if (args[i] == "--no-dipy") { noDipy = true; continue; }
                 if (!args[i].StartsWith("--") || i + 1 >= args.Length) throw new ArgumentException($"unexpected argument {args[i]}");
                 v[args[i]] = args[++i];
             }
@@ -186,8 +258,13 @@ public static class Program
             long[]? crop = v.TryGetValue("--crop", out var c) && !c.Equals("brain", StringComparison.OrdinalIgnoreCase)
                 ? c.Split('x').Select(long.Parse).ToArray() : null;
             return new Args(Need("--label-maps"), Path.GetFullPath(Need("--out")), v.GetValueOrDefault("--model"), v.GetValueOrDefault("--finetuned"), v.GetValueOrDefault("--official"),
-                v.GetValueOrDefault("--priors"), crop, Int("--downsample", 3), Int("--val", 3),
-                v.TryGetValue("--seed", out var sd) ? long.Parse(sd, CultureInfo.InvariantCulture) : 5_000_000, Int("--threads", 2), noElastix);
+                v.GetValueOrDefault("--priors"), crop, Int("--downsample", 2), Int("--val", 3), Int("--contrasts", 3),
+                v.ContainsKey("--max-pairs") ? Int("--max-pairs", 0) : null,
+                v.TryGetValue("--seed", out var sd) ? long.Parse(sd, CultureInfo.InvariantCulture) : 5_000_000, Int("--refine", 50),
+                v.TryGetValue("--refine-lr", out var lr) ? double.Parse(lr, CultureInfo.InvariantCulture) : PairRefinement.DefaultLearningRate,
+                DiceLabelChoice.Parse(v.GetValueOrDefault("--dice-labels") ?? "auto"),
+                (v.GetValueOrDefault("--dipy-iters") ?? "100,50,25").Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray(),
+                Int("--threads", 2), noElastix, noDipy);
         }
     }
 }

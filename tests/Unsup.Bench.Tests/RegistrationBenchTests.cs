@@ -20,15 +20,18 @@ public class RegistrationBenchTests
             NiftiWriter.Write(dir.File($"maps/m{s}.nii.gz"), NiftiImage.Create(l, null, "", NiftiIntent.Label));
         }
         string out_ = dir.File("out");
-        int rc = Unsup.Bench.Registration.Program.Main(["--label-maps", dir.File("maps"), "--out", out_, "--downsample", "1", "--val", "2", "--threads", "1", "--no-elastix"]);
+        int rc = Unsup.Bench.Registration.Program.Main(["--label-maps", dir.File("maps"), "--out", out_, "--downsample", "1", "--val", "2", "--threads", "1", "--no-elastix", "--no-dipy",
+            "--contrasts", "2", "--max-pairs", "3"]);
         Assert.Equal(0, rc);
         var md = File.ReadAllText(Path.Combine(out_, "registration.md"));
-        Assert.Contains("| no registration | 2 |", md);
-        Assert.True(md.Contains("the 2 labels present in every subject (1, 5)"), md);   // not FreeSurfer ids: every common label counts
+        Assert.Contains("| no registration | 3 |", md);
+        Assert.Contains("3 ordered pairs (fixed<-moving), a seeded random subset of 8,", md);   // 2 subjects x 2 syntheses: 2 x 2 x 2 pairs
+        Assert.True(md.Contains("the 2 labels present in every subject (1, 5;"), md);   // not FreeSurfer ids: every common label counts
         Assert.True(new FileInfo(Path.Combine(out_, "registration.png")).Length > 1000);
         var csv = File.ReadAllLines(Path.Combine(out_, "pairs.csv"));
-        Assert.Equal(1 + 2, csv.Length);                                // header + 2 ordered pairs
-        Assert.StartsWith("no registration,m2<-m3,", csv[1]);
+        Assert.Equal(1 + 3, csv.Length);                                // header + 3 ordered pairs
+        Assert.Matches("^\"no registration\",m[23]c[01]<-m[23]c[01],", csv[1]);
+        Assert.DoesNotContain(csv.Skip(1), l => l.Contains("m2c0<-m2") || l.Contains("m3c0<-m3") || l.Contains("m2c1<-m2") || l.Contains("m3c1<-m3")); // different subjects only
         Assert.Equal(2, Unsup.Bench.Registration.Program.Main(["--out", out_]));   // usage error
     }
 }

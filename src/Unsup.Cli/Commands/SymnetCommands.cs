@@ -35,6 +35,8 @@ public static class SymnetCommands
         var movingMask = new Option<string?>("--moving-mask") { Description = "Brain mask of the moving image (same grid as the moving image)" };
         var affine = new Option<AffineMode>("--affine") { Description = "Affine pre-alignment: auto (when the images are not on one grid), on, off", DefaultValueFactory = _ => AffineMode.Auto };
         var netSpacing = new Option<double>("--network-spacing") { Description = "Spacing (mm) of the network's grid when images are resampled: 1 for the official weights (160x192x224); 2 for a model trained with --downsample 2 (80x96x112)", DefaultValueFactory = _ => 1.0 };
+        var refine = new Option<int>("--refine") { Description = "Per-pair refinement: N Adam steps on the network's two velocity fields with the training loss, for this pair only (the network is unchanged; 0 = the network's output)", DefaultValueFactory = _ => 0 };
+        var refineLr = new Option<double>("--refine-lr") { Description = $"Adam rate of --refine, in voxels of velocity per step (default {Unsup.Registration.Model.PairRefinement.DefaultLearningRate})", DefaultValueFactory = _ => Unsup.Registration.Model.PairRefinement.DefaultLearningRate };
         var cmd = new Command("register",
             "Register a moving image onto a fixed one. Writes moved.nii.gz (with the fixed image's header), forward_field.nii.gz " +
             "(moving -> fixed) and inverse_field.nii.gz (fixed -> moving) as NIfTI vector images in voxels (channel 0 along the last " +
@@ -47,8 +49,9 @@ public static class SymnetCommands
             "  unsup symnet register --fixed A.nii.gz --moving B.nii.gz --out reg/\n" +
             "  unsup symnet register --fixed A.nii.gz --moving B.nii.gz --model runs/symnet-2mm --out reg/\n" +
             "  unsup symnet register --fixed A.nii.gz --moving B.nii.gz --moving-labels B_seg.nii.gz --fixed-labels A_seg.nii.gz --out reg/\n" +
+            "  unsup symnet register --fixed A.nii.gz --moving B.nii.gz --refine 50 --out reg/\n" +
             "  mpiexec -n 4 ./unsup symnet register --pairs pairs.csv --out reg/")
-        { fixedOpt, movingOpt, pairsOpt, model, outDir, movingLabels, fixedLabels, noOverview, fixedMask, movingMask, affine, netSpacing };
+        { fixedOpt, movingOpt, pairsOpt, model, outDir, movingLabels, fixedLabels, DiceLabelsOption, noOverview, fixedMask, movingMask, affine, netSpacing, refine, refineLr };
         cmd.SetAction(r =>
         {
             var device = GlobalOptions.Apply(r);
@@ -64,6 +67,8 @@ public static class SymnetCommands
                 Device = device, Overview = !r.GetValue(noOverview),
                 FixedMaskPath = r.GetValue(fixedMask), MovingMaskPath = r.GetValue(movingMask), Affine = r.GetValue(affine),
                 Network = r.GetValue(netSpacing) > 0 ? Unsup.Registration.Geometry.NetworkSpace.AtSpacing(r.GetValue(netSpacing)) : throw new UnsupException("--network-spacing must be a positive number of mm"),
+                RefineSteps = r.GetValue(refine), RefineLearningRate = r.GetValue(refineLr),
+                DiceLabels = r.GetValue(DiceLabelsOption) is string dl ? Unsup.Registration.Metrics.DiceLabelChoice.Parse(dl) : null,
             });
             PrintSummary(s);
             return 0;
@@ -83,6 +88,14 @@ public static class SymnetCommands
         return result.Failed == 0 ? 0 : Cli.ExitError;
     }
 
+    /// <summary>`--dice-labels` (register, eval; `symnet train` has its own with default auto).</summary>
+    public static readonly Option<string?> DiceLabelsOption = new("--dice-labels")
+    {
+        Description = "Labels Dice averages over: auto (FreeSurfer evaluation structures when every map is a FreeSurfer segmentation, " +
+                      "else every label present in all maps), freesurfer, all (every label in all maps) or a FILE of label ids. " +
+                      "Default: every nonzero label of the fixed map",
+    };
+
     public static void PrintSummary(RegisterPairSummary s)
     {
         var t = new Table().Border(TableBorder.Simple).AddColumns("", "").HideHeaders();
@@ -92,6 +105,7 @@ public static class SymnetCommands
         Row("% det J <= 0", $"{s.PercentNonPositiveJacobian:F4} %");
         Row("std log det J", $"{s.StdLogJacobian:F4}");
         Row("inverse consistency", $"{s.InverseConsistencyError:F4} voxels");
+        if (s.Refinement is { } rf) Row("refinement", $"{rf.Steps} Adam steps at {rf.LearningRate:G3}: loss {rf.LossBefore:F4} -> {rf.LossAfter:F4}");
         if (s.MeanDice is double d) Row("mean Dice", $"{d:F4} (before registration {s.MeanDiceBefore:F4}, {s.DicePerLabel!.Count} labels)");
         foreach (var (k, v) in s.Outputs) Row(k, v);
         AnsiConsole.Write(t);
@@ -130,7 +144,7 @@ public static class SymnetCommands
             "Examples:\n" +
             "  unsup symnet eval --field reg/forward_field.nii.gz --inverse reg/inverse_field.nii.gz --moving-labels B_seg.nii.gz --fixed-labels A_seg.nii.gz\n" +
             "  unsup symnet eval --pairs pairs.csv --csv metrics.csv")
-        { field, inverse, movingLabels, fixedLabels, labelIds, pairs, csv };
+        { field, inverse, movingLabels, fixedLabels, labelIds, DiceLabelsOption, pairs, csv };
         cmd.SetAction(r =>
         {
             GlobalOptions.Apply(r);
@@ -142,7 +156,8 @@ public static class SymnetCommands
                 .Select(s => long.TryParse(s, out var v) ? v : throw new UnsupException($"--label-ids: '{s}' is not an integer")).ToArray();
 
             var outCsv = r.GetValue(csv);
-            var results = EvalJob.Run(rows, ids, outCsv);
+            var choice = r.GetValue(DiceLabelsOption) is string dl ? Unsup.Registration.Metrics.DiceLabelChoice.Parse(dl) : null;
+            var results = EvalJob.Run(rows, ids, outCsv, choice);
             var table = new Table().Border(TableBorder.Simple).AddColumns("field", "mean Dice", "before", "% det J <= 0", "std log det J", "ICE (vox)");
             foreach (var (p, e) in results) table.AddRow([Markup.Escape(p.Field), .. EvalJob.Columns(e)]);
             AnsiConsole.Write(table);

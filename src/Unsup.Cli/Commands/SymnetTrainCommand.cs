@@ -27,6 +27,8 @@ public static class SymnetTrainCommand
         var mag = new Option<double?>("--magnitude-weight") { Description = "λ_m, half-way magnitude balance weight (official 0.1)" };
         var valEvery = new Option<int?>("--val-every") { Description = "Validate every N steps (default 100; also at step 0 and the end)" };
         var ckEvery = new Option<int?>("--checkpoint-every") { Description = "Checkpoint every N steps (default 100; also at the end)" };
+        var nccWindow = new Option<int?>("--ncc-window") { Description = "Local NCC window in voxels (default 7 in 3D as the official one-pass script, 5 in 2D; the official neurite-OASIS training used 5)" };
+        var diceLabels = new Option<string?>("--dice-labels") { Description = "Validation Dice labels: auto (default: FreeSurfer evaluation structures when every map is a FreeSurfer segmentation, else every label present in all maps), freesurfer, all, or a FILE of label ids" };
         var stopAfter = new Option<long?>("--stop-after") { Description = "Stop after N steps in this invocation (resume later with --resume)" };
 
         var cmd = new Command("train",
@@ -40,7 +42,7 @@ public static class SymnetTrainCommand
             "  unsup symnet train --label-maps synthseg/ --crop brain --downsample 2 --val 3 --steps 3000 --out runs/symnet-synth\n" +
             "  unsup symnet train --resume runs/symnet-2mm --steps 4000")
         {
-            images, labels, labelMaps, SynthCommand.Priors, SynthCommand.Classes, SynthCommand.Crop, deform, val, init, outDir, resume, steps, lr, startCh, down, jac, smooth, mag, valEvery, ckEvery, stopAfter,
+            images, labels, labelMaps, SynthCommand.Priors, SynthCommand.Classes, SynthCommand.Crop, deform, val, init, outDir, resume, steps, lr, startCh, down, jac, smooth, mag, nccWindow, diceLabels, valEvery, ckEvery, stopAfter,
         };
         cmd.SetAction(r =>
         {
@@ -77,7 +79,8 @@ public static class SymnetTrainCommand
                     ClassesFile = r.GetValue(SynthCommand.Classes) is string cf ? Path.GetFullPath(cf) : null, ValidationCount = r.GetValue(val), Init = initPath, StartChannels = channels,
                     Steps = r.GetValue(steps) ?? d.Steps, Lr = r.GetValue(lr) ?? d.Lr, Downsample = r.GetValue(down) ?? d.Downsample,
                     JacobianWeight = r.GetValue(jac) ?? d.JacobianWeight, SmoothnessWeight = r.GetValue(smooth) ?? d.SmoothnessWeight,
-                    MagnitudeWeight = r.GetValue(mag) ?? d.MagnitudeWeight, ValEvery = r.GetValue(valEvery) ?? d.ValEvery,
+                    MagnitudeWeight = r.GetValue(mag) ?? d.MagnitudeWeight, NccWindow = r.GetValue(nccWindow),
+                    DiceLabels = r.GetValue(diceLabels) is string dl ? (File.Exists(dl) ? Path.GetFullPath(dl) : dl) : null, ValEvery = r.GetValue(valEvery) ?? d.ValEvery,
                     CheckpointEvery = r.GetValue(ckEvery) ?? d.CheckpointEvery, Seed = r.GetValue(GlobalOptions.Seed),
                 };
             }
@@ -91,7 +94,7 @@ public static class SymnetTrainCommand
             string run = resumeDir ?? r.GetValue(outDir) ?? RunFolder.DefaultPath($"symnet-{DateTime.Now:yyyyMMdd-HHmmss}");
             Console.WriteLine($"SYMNet training on {data.Count} subjects{(c.LabelMaps != null ? " (images synthesised from label maps every step" + (c.Deform ? ", deformed" : "") + ")" : "")} ({data.TrainCount} train, {data.ValidationCount} held out), " +
                               $"{data.Dims}D grid {string.Join("x", data.Spatial)} (padded {string.Join("x", data.Images.shape.Skip(2))}), C {c.StartChannels}, " +
-                              $"lr {c.Lr:G3}, λ_J {c.JacobianWeight}, λ_s {c.SmoothnessWeight}, λ_m {c.MagnitudeWeight}, {c.Steps} steps" +
+                              $"lr {c.Lr:G3}, NCC window {c.NccWindow ?? Unsup.Registration.Losses.LocalNcc.DefaultWindow(data.Dims)}, λ_J {c.JacobianWeight}, λ_s {c.SmoothnessWeight}, λ_m {c.MagnitudeWeight}, {c.Steps} steps" +
                               (c.Init != null ? $", init {c.Init}" : "") + $" -> {Path.GetFullPath(run)}");
             var result = SymNetTraining.Run(data, new SymNetTrainOptions
             {

@@ -19,8 +19,11 @@ public static class EvalJob
 
     /// <param name="labelIds">label ids for Dice; null: the nonzero labels of each fixed map</param>
     /// <param name="csvPath">when given, the per-pair metrics are written there as CSV</param>
-    public static List<(EvalPair Pair, RegistrationEvaluation Metrics)> Run(IReadOnlyList<EvalPair> pairs, IReadOnlyList<long>? labelIds = null, string? csvPath = null)
+    /// <param name="diceLabels">instead of <paramref name="labelIds"/>: a rule applied to each pair's two maps</param>
+    public static List<(EvalPair Pair, RegistrationEvaluation Metrics)> Run(IReadOnlyList<EvalPair> pairs, IReadOnlyList<long>? labelIds = null, string? csvPath = null,
+        DiceLabelChoice? diceLabels = null)
     {
+        if (labelIds is not null && diceLabels is not null) throw new UnsupException("give --label-ids or --dice-labels, not both");
         var results = new List<(EvalPair, RegistrationEvaluation)>();
         foreach (var p in pairs)
         {
@@ -31,7 +34,8 @@ public static class EvalJob
             var ml = p.MovingLabels is null ? null : RegistrationInputs.ReadLabels(p.MovingLabels, spatial);
             var fl = p.FixedLabels is null ? null : RegistrationInputs.ReadLabels(p.FixedLabels, spatial);
             if (ml is null != fl is null) throw new UnsupException($"{p.Field}: Dice needs both --moving-labels and --fixed-labels");
-            results.Add((p, RegistrationEvaluation.Evaluate(fwd, inv, ml, fl, labelIds)));
+            var ids = diceLabels is not null && ml is not null && fl is not null ? diceLabels.Resolve([ml, fl]) : labelIds;
+            results.Add((p, RegistrationEvaluation.Evaluate(fwd, inv, ml, fl, ids)));
         }
         if (csvPath is not null)
         {

@@ -28,6 +28,11 @@ public sealed record RegisterPairOptions
     public AffineOptions AffineOptions { get; init; } = new();
     /// <summary>The grid the network sees when the images are resampled (not on one grid, or affine on).</summary>
     public NetworkSpace Network { get; init; } = NetworkSpace.Oasis;
+    /// <summary>Per-pair refinement: Adam steps on the velocities (0 = the network's output as it is) and their rate.</summary>
+    public int RefineSteps { get; init; }
+    public double RefineLearningRate { get; init; } = PairRefinement.DefaultLearningRate;
+    /// <summary>Which labels Dice averages (null: the nonzero labels of the fixed map).</summary>
+    public DiceLabelChoice? DiceLabels { get; init; }
 }
 
 /// <summary>Whether `symnet register` aligns the images affinely first.</summary>
@@ -38,7 +43,13 @@ public sealed record RegisterPairSummary(
     string Fixed, string Moving, string Weights, double SecondsRegistration, double SecondsTotal,
     double PercentNonPositiveJacobian, double StdLogJacobian, double InverseConsistencyError,
     double? MeanDice, double? MeanDiceBefore, IReadOnlyDictionary<string, double>? DicePerLabel,
-    IReadOnlyDictionary<string, string> Outputs, string Geometry = "same grid", double? SecondsAffine = null);
+    IReadOnlyDictionary<string, string> Outputs, string Geometry = "same grid", double? SecondsAffine = null)
+{
+    /// <summary>With --refine: steps, rate and the total loss before and after (null without refinement).</summary>
+    public RefinementSummary? Refinement { get; init; }
+}
+
+public sealed record RefinementSummary(int Steps, double LearningRate, double LossBefore, double LossAfter);
 
 /// <summary>
 /// `unsup symnet register`: reads a NIfTI pair, registers it with SYMNet and writes the moved image (fixed header and
@@ -54,6 +65,8 @@ public static class RegisterPairJob
         using var scope = NewDisposeScope();
         // weights first: a wrong --model fails before any image is read or folder made
         using var reg = SymNetRegistration.FromWeights(o.WeightsPath, o.Device);
+        using var refine = new PairRefinement(o.RefineSteps, o.RefineLearningRate);
+        reg.Refinement = refine;
         if (reg.Model.Dims != 3)
             throw UnsupException.ForFile(o.WeightsPath, $"holds {reg.Model.Dims}D SYMNet weights; `symnet register` registers 3D volumes (use the library's SymNetRegistration for 2D images)");
         var (fixedImg, fixedVox) = RegistrationInputs.ReadImage(o.FixedPath);
@@ -172,8 +185,9 @@ public static class RegisterPairJob
         }
 
         bool bothLabels = movingLabels is not null && fixedLabels is not null;
+        var diceIds = bothLabels && o.DiceLabels is DiceLabelChoice choice ? choice.Resolve([movingLabels!, fixedLabels!]) : null;
         var eval = RegistrationEvaluation.Evaluate(forward, inverse, bothLabels ? movingLabels : null, bothLabels ? fixedLabels : null,
-            movedLabels: bothLabels ? movedLabels : null);
+            labels: diceIds, movedLabels: bothLabels ? movedLabels : null);
         if (o.Overview) RegistrationOverview.Write(Out("overview", "overview.png"), fixedVox, movingVox, moved, forward);
         bool dice = !double.IsNaN(eval.MeanDice);
         var summary = new RegisterPairSummary(
@@ -182,7 +196,10 @@ public static class RegisterPairJob
             eval.PercentNonPositiveJacobian, eval.StdLogJacobian, eval.InverseConsistencyError,
             dice ? eval.MeanDice : null, dice ? eval.MeanDiceBefore : null,
             dice ? eval.DicePerLabel.ToDictionary(kv => kv.Key.ToString(), kv => kv.Value) : null,
-            outputs);
+            outputs)
+        {
+            Refinement = o.RefineSteps > 0 ? new RefinementSummary(o.RefineSteps, o.RefineLearningRate, reg.Refinement!.LossHistory[0], reg.Refinement!.LossHistory[^1]) : null,
+        };
         AtomicFile.WriteAllText(Path.Combine(o.OutDir, "summary.json"), JsonSerializer.Serialize(summary, Json));
         return summary;
     }

@@ -17,16 +17,29 @@ public static class SymNetPipeline
         var (hXY, hYX) = model.forward(x, y);
         // Working in voxels rather than the official range_flow units is the same arithmetic
         // (every operation is linear in the flow scale), and keeps one unit across the library.
-        var vXY = hXY * SymNet.RangeFlow;
-        var vYX = hYX * SymNet.RangeFlow;
+        var fields = FromVelocities(hXY * SymNet.RangeFlow, hYX * SymNet.RangeFlow, steps);
+        foreach (var t in All(fields)) t.MoveToOuterDisposeScope();
+        return fields;
+    }
+
+    /// <summary>
+    /// The transforms of the pass from given velocities (voxels, [N, nd, *spatial]): what the network's output
+    /// goes through, and what per-pair refinement (<see cref="PairRefinement"/>) optimises directly. The returned
+    /// fields hold aliases of the velocities, so disposing them leaves the caller's tensors alive; gradients flow through.
+    /// </summary>
+    public static SymNetFields FromVelocities(Tensor vXY, Tensor vYX, int steps = DiffeomorphicTransform.DefaultSteps)
+    {
+        using var scope = NewDisposeScope();
         // the four half-way maps in one batched integration: a quarter of the calls, the same memory
         var halves = DiffeomorphicTransform.Integrate(cat([vXY, vYX, -vXY, -vYX], 0), steps).chunk(4, 0);
         var (halfXY, halfYX, halfXYInv, halfYXInv) = (halves[0], halves[1], halves[2], halves[3]);
         var fullXY = CompositionTransform.Compose(halfXY, halfYXInv);
         var fullYX = CompositionTransform.Compose(halfYX, halfXYInv);
-        var fields = new SymNetFields(vXY, vYX, halfXY, halfYX, halfXYInv, halfYXInv, fullXY, fullYX);
-        foreach (var t in new[] { vXY, vYX, halfXY, halfYX, halfXYInv, halfYXInv, fullXY, fullYX })
-            t.MoveToOuterDisposeScope();
+        var fields = new SymNetFields(vXY.alias(), vYX.alias(), halfXY, halfYX, halfXYInv, halfYXInv, fullXY, fullYX);
+        foreach (var t in All(fields)) t.MoveToOuterDisposeScope();
         return fields;
     }
+
+    static Tensor[] All(SymNetFields f) =>
+        [f.VelocityXY, f.VelocityYX, f.HalfXY, f.HalfYX, f.HalfXYInverse, f.HalfYXInverse, f.FullXY, f.FullYX];
 }

@@ -16,6 +16,8 @@ public sealed class SymNetRegistration : IDisposable
     public SymNet Model { get; }
     public Device Device { get; }
     public int Steps { get; }
+    /// <summary>Per-pair refinement of the network's velocities after the pass (null or 0 steps: the network's output as it is).</summary>
+    public PairRefinement? Refinement { get; set; }
     private readonly bool ownsModel;
 
     public SymNetRegistration(SymNet model, Device? device = null, int steps = DiffeomorphicTransform.DefaultSteps, bool ownsModel = false)
@@ -63,18 +65,27 @@ public sealed class SymNetRegistration : IDisposable
             Crop(f.HalfXYInverse), Crop(f.HalfYXInverse), Crop(f.FullXY), Crop(f.FullYX));
     }
 
-    /// <summary>Normalisation, padding and the pass without gradients; the caller's dispose scope owns the temporaries.</summary>
+    /// <summary>Normalisation, padding, the pass without gradients and the optional refinement; the caller's dispose scope owns the temporaries.</summary>
     private SymNetFields Pass(Tensor fixedImage, Tensor movingImage, out long[] spatial)
     {
         var x0 = AsBatch(fixedImage, "fixed");
         var y0 = AsBatch(movingImage, "moving");
         if (!x0.shape.SequenceEqual(y0.shape))
             throw new UnsupException($"fixed image [{Shape(fixedImage)}] and moving image [{Shape(movingImage)}] differ in shape; resample them to one grid first");
-        using var noGrad = no_grad();
         spatial = x0.shape[2..];
-        var x = IntensityNormalization.MinMax(x0.to(Device));
-        var y = IntensityNormalization.MinMax(y0.to(Device));
-        return SymNetPipeline.Forward(Model, SizePadding.Pad(x, SymNet.SizeMultiple), SizePadding.Pad(y, SymNet.SizeMultiple), Steps);
+        Tensor x, y;
+        SymNetFields fields;
+        using (no_grad())
+        {
+            x = SizePadding.Pad(IntensityNormalization.MinMax(x0.to(Device)), SymNet.SizeMultiple);
+            y = SizePadding.Pad(IntensityNormalization.MinMax(y0.to(Device)), SymNet.SizeMultiple);
+            fields = SymNetPipeline.Forward(Model, x, y, Steps);
+        }
+        if (Refinement is not { Steps: > 0 } refine) return fields;
+        // the loss is that of training, over the padded images the network saw
+        var refined = refine.Refine(x, y, fields, Steps);
+        fields.Dispose();
+        return refined;
     }
 
     private Tensor AsBatch(Tensor image, string what)

@@ -42,7 +42,7 @@ public sealed class SymNetTrainer : IDisposable
         Model.to(Device);
         Optimizer = optim.Adam(Model.parameters(), lr: config.Lr);
         averager = new GradientAverager(Comm, Model.parameters());
-        Loss = new SymNetLoss(dims)
+        Loss = new SymNetLoss(dims, config.NccWindow)
         {
             JacobianWeight = config.JacobianWeight,
             SmoothnessWeight = config.SmoothnessWeight,

@@ -22,8 +22,17 @@ public sealed class SymNetTrainingData : IDisposable
     public int Dims => Spatial.Length;
     public int Count => (int)Images.shape[0];
     public int TrainCount => Count - ValidationCount;
-    /// <summary>Label ids Dice is averaged over (<see cref="EvaluationLabels"/>).</summary>
-    public IReadOnlyList<long> EvalLabels { get; }
+    /// <summary>Label ids Dice is averaged over (<see cref="EvaluationLabels"/>'s automatic rule unless <see cref="UseDiceLabels"/> chose).</summary>
+    public IReadOnlyList<long> EvalLabels { get; private set; }
+
+    /// <summary>Chooses the Dice labels (`--dice-labels`) among the subjects' label maps.</summary>
+    public void UseDiceLabels(DiceLabelChoice choice)
+    {
+        if (Labels is null) return;
+        EvalLabels = choice.Resolve(Enumerable.Range(0, Count).Select(i => Labels[i]));
+        if (ValidationCount > 0 && EvalLabels.Count == 0)
+            throw new UnsupException($"--dice-labels {choice}: no label of that set is present in every subject's map");
+    }
     /// <summary>
     /// When set, every training step draws fresh images from the training subjects' label maps
     /// (<see cref="TrainingImage"/>); <see cref="Images"/> then holds one fixed synthesis per subject, used for validation.

@@ -1,3 +1,4 @@
+using Unsup.Registration.Metrics;
 using Unsup.Registration.Synthesis;
 
 namespace Unsup.Registration.Training;
@@ -9,6 +10,17 @@ public static class SymNetTrainingSource
     const long FixedImageSeed = 7_000_000;
 
     public static SymNetTrainingData Load(SymNetTrainConfig c)
+    {
+        var data = LoadData(c);
+        if (c.DiceLabels is string spec && spec != "auto")
+        {
+            try { data.UseDiceLabels(DiceLabelChoice.Parse(spec)); }
+            catch { data.Dispose(); throw; }
+        }
+        return data;
+    }
+
+    static SymNetTrainingData LoadData(SymNetTrainConfig c)
     {
         if (c.LabelMaps is not null && c.Images.Count > 0) throw new UnsupException("give either --images or --label-maps, not both");
         if (c.LabelMaps is null && c.Images.Count == 0) throw new UnsupException("no training data: give --images (scans) or --label-maps (images are synthesised)");
