@@ -14,19 +14,33 @@ public static class SymNetPipeline
     public static SymNetFields Forward(SymNet model, Tensor x, Tensor y, int steps = DiffeomorphicTransform.DefaultSteps)
     {
         using var scope = NewDisposeScope();
+        var (vXY, vYX) = Velocities(model, x, y);
+        var fields = Integrate(vXY, vYX, steps);
+        vXY.Dispose();
+        vYX.Dispose();
+        return fields.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The network's two stationary velocity fields, in voxels.</summary>
+    public static (Tensor VelocityXY, Tensor VelocityYX) Velocities(SymNet model, Tensor x, Tensor y)
+    {
+        using var scope = NewDisposeScope();
         var (hXY, hYX) = model.forward(x, y);
         // Working in voxels rather than the official range_flow units is the same arithmetic
         // (every operation is linear in the flow scale), and keeps one unit across the library.
-        var vXY = hXY * SymNet.RangeFlow;
-        var vYX = hYX * SymNet.RangeFlow;
+        return ((hXY * SymNet.RangeFlow).MoveToOuterDisposeScope(), (hYX * SymNet.RangeFlow).MoveToOuterDisposeScope());
+    }
+
+    /// <summary>The four half-way maps by scaling and squaring and the two full maps by composition.</summary>
+    public static SymNetFields Integrate(Tensor vXY, Tensor vYX, int steps = DiffeomorphicTransform.DefaultSteps)
+    {
+        using var scope = NewDisposeScope();
         // the four half-way maps in one batched integration: a quarter of the calls, the same memory
         var halves = DiffeomorphicTransform.Integrate(cat([vXY, vYX, -vXY, -vYX], 0), steps).chunk(4, 0);
         var (halfXY, halfYX, halfXYInv, halfYXInv) = (halves[0], halves[1], halves[2], halves[3]);
         var fullXY = CompositionTransform.Compose(halfXY, halfYXInv);
         var fullYX = CompositionTransform.Compose(halfYX, halfXYInv);
-        var fields = new SymNetFields(vXY, vYX, halfXY, halfYX, halfXYInv, halfYXInv, fullXY, fullYX);
-        foreach (var t in new[] { vXY, vYX, halfXY, halfYX, halfXYInv, halfYXInv, fullXY, fullYX })
-            t.MoveToOuterDisposeScope();
-        return fields;
+        var fields = new SymNetFields(vXY.alias(), vYX.alias(), halfXY, halfYX, halfXYInv, halfYXInv, fullXY, fullYX);
+        return fields.MoveToOuterDisposeScope();
     }
 }
