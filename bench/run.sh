@@ -3,7 +3,7 @@
 # bench/speed/reference.py), same shapes and threads, back to back and alternating, REPS repetitions each (these
 # machines are noisy: read the ratios, not the seconds). Writes bench/results/speed.md and bench/results/speed.jsonl.
 #   bench/run.sh                     all rows, 3 repetitions
-#   REPS=5 ROWS="symnet-infer gemm" bench/run.sh    a subset
+#   REPS=5 ROWS="symnet-infer gemm" THREADS=2 bench/run.sh    a subset of rows / thread counts
 # Needs: python3-torch, python3-torchvision, python3-nibabel, libopenblas0-pthread (see .ci/run), ../shared/data.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -38,6 +38,7 @@ for spec in "${rows[@]}"; do
   IFS='|' read -r label row threads opts <<<"$spec"
   if [ -n "$selected" ] && ! grep -qw -- "$row" <<<"$selected"; then continue; fi
   for t in $threads; do
+    if [ -n "${THREADS:-}" ] && ! grep -qw -- "$t" <<<"$THREADS"; then continue; fi
     for i in $(seq "$reps"); do
       for side in unsup pytorch; do
         if [ "$side" = unsup ]; then cmd=("${us[@]}"); else cmd=("${ref[@]}"); fi
