@@ -87,30 +87,47 @@ public sealed class SymNet : nn.Module<Tensor, Tensor, (Tensor vXY, Tensor vYX)>
         var d1 = Chain(Join(Chain(d0, up2), e2), dc3, dc4);
         var d2 = Chain(Join(Chain(d1, up3), e1), dc5, dc6);
         var d3 = Chain(Join(Chain(d2, up4), e0), dc7, dc8);
-        var vXY = dc9.forward(d3);
-        var vYX = dc10.forward(d3);
+        var vXY = Run(dc9, d3);
+        var vYX = Run(dc10, d3);
         d3.Dispose();
         return (vXY, vYX);
     }
 
-    // 3D activations in channels-last (NDHWC) strides: oneDNN then convolves them directly (brgemm kernels)
-    // instead of reordering every input to its blocked layout and every output back, which cost more than
-    // the convolutions at these small channel counts. Every block keeps the layout, so one conversion suffices.
+    // 3D activations and weights in channels-last (NDHWC) strides: libtorch then hands every convolution to
+    // oneDNN's brgemm kernels on the NDHWC data directly, where contiguous tensors went either to its slow native
+    // 3D convolution or to oneDNN with a reorder of every input to a blocked layout and of every output back.
+    // The parameters themselves stay contiguous (serialisers expect that); their channels-last copies are small.
     private Tensor ChannelsLast(Tensor input)
     {
         if (Dims != 3) return input;
-        var converted = input.permute(0, 2, 3, 4, 1).contiguous().permute(0, 4, 1, 2, 3);
+        var converted = ToChannelsLast(input);
         input.Dispose();
         return converted;
     }
 
+    private static Tensor ToChannelsLast(Tensor t) => t.permute(0, 2, 3, 4, 1).contiguous().permute(0, 4, 1, 2, 3);
+
+    // one block, conv (or transposed conv) then activation; 3D convolutions take channels-last weights
+    private Tensor Run(Sequential block, Tensor input)
+    {
+        if (Dims != 3) return block.forward(input);
+        using var scope = NewDisposeScope();
+        var pre = block[0] switch
+        {
+            Conv3d c => nn.functional.conv3d(input, ToChannelsLast(c.weight), c.bias, c.stride, c.padding, c.dilation, c.groups),
+            ConvTranspose3d u => nn.functional.conv_transpose3d(input, ToChannelsLast(u.weight), u.bias, u.stride, u.padding, u.output_padding, u.dilation, u.groups),
+            var other => throw new InvalidOperationException($"unexpected layer {other.GetType().Name}"),
+        };
+        return ((nn.Module<Tensor, Tensor>)block[1]).forward(pre).MoveToOuterDisposeScope();
+    }
+
     // runs the blocks in turn, disposing the input and every intermediate
-    private static Tensor Chain(Tensor input, params Sequential[] blocks)
+    private Tensor Chain(Tensor input, params Sequential[] blocks)
     {
         var t = input;
         foreach (var b in blocks)
         {
-            var next = b.forward(t);
+            var next = Run(b, t);
             t.Dispose();
             t = next;
         }

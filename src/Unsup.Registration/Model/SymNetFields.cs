@@ -21,9 +21,17 @@ public sealed record SymNetFields(
     Tensor HalfXYInverse, Tensor HalfYXInverse,
     Tensor FullXY, Tensor FullYX) : IDisposable
 {
+    private Tensor[] All => [VelocityXY, VelocityYX, HalfXY, HalfYX, HalfXYInverse, HalfYXInverse, FullXY, FullYX];
+
+    /// <summary>Hands every field to the dispose scope around the caller's (see TorchSharp's dispose scopes).</summary>
+    public SymNetFields MoveToOuterDisposeScope()
+    {
+        foreach (var t in All) t.MoveToOuterDisposeScope();
+        return this;
+    }
+
     public void Dispose()
     {
-        foreach (var t in new[] { VelocityXY, VelocityYX, HalfXY, HalfYX, HalfXYInverse, HalfYXInverse, FullXY, FullYX })
-            t.Dispose();
+        foreach (var t in All) t.Dispose();
     }
 }

@@ -14,12 +14,21 @@ public static class SymNetPipeline
     public static SymNetFields Forward(SymNet model, Tensor x, Tensor y, int steps = DiffeomorphicTransform.DefaultSteps)
     {
         using var scope = NewDisposeScope();
+        var (vXY, vYX) = Velocities(model, x, y);
+        var fields = FromVelocities(vXY, vYX, steps);
+        vXY.Dispose();
+        vYX.Dispose();
+        return fields.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The network's two stationary velocity fields, in voxels.</summary>
+    public static (Tensor VelocityXY, Tensor VelocityYX) Velocities(SymNet model, Tensor x, Tensor y)
+    {
+        using var scope = NewDisposeScope();
         var (hXY, hYX) = model.forward(x, y);
         // Working in voxels rather than the official range_flow units is the same arithmetic
         // (every operation is linear in the flow scale), and keeps one unit across the library.
-        var fields = FromVelocities(hXY * SymNet.RangeFlow, hYX * SymNet.RangeFlow, steps);
-        foreach (var t in All(fields)) t.MoveToOuterDisposeScope();
-        return fields;
+        return ((hXY * SymNet.RangeFlow).MoveToOuterDisposeScope(), (hYX * SymNet.RangeFlow).MoveToOuterDisposeScope());
     }
 
     /// <summary>
@@ -36,10 +45,6 @@ public static class SymNetPipeline
         var fullXY = CompositionTransform.Compose(halfXY, halfYXInv);
         var fullYX = CompositionTransform.Compose(halfYX, halfXYInv);
         var fields = new SymNetFields(vXY.alias(), vYX.alias(), halfXY, halfYX, halfXYInv, halfYXInv, fullXY, fullYX);
-        foreach (var t in All(fields)) t.MoveToOuterDisposeScope();
-        return fields;
+        return fields.MoveToOuterDisposeScope();
     }
-
-    static Tensor[] All(SymNetFields f) =>
-        [f.VelocityXY, f.VelocityYX, f.HalfXY, f.HalfYX, f.HalfXYInverse, f.HalfYXInverse, f.FullXY, f.FullYX];
 }
