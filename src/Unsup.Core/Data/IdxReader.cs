@@ -20,11 +20,11 @@ public static class IdxReader
         try
         {
             var (type, elem, dims) = ReadHeader(stream, path);
-            long count = 1;
-            foreach (var d in dims) count = checked(count * d);
-            long nbytes = checked(count * elem);
+            long nbytes = Unsup.IO.TensorBytes.ByteCount(dims, elem);
             if (nbytes > Array.MaxLength)
-                throw UnsupException.ForFile(path, $"{nbytes} bytes of data is more than this reader can hold in one array");
+                throw UnsupException.ForFile(path, $"the header's dimensions [{string.Join(", ", dims)}] need more data than this reader can hold in one array");
+            if (nbytes > Unsup.IO.TensorBytes.MaxReadable(stream))
+                throw UnsupException.ForFile(path, $"truncated: the header declares [{string.Join(", ", dims)}] ({nbytes} bytes of data), more than the file holds");
             var data = new byte[nbytes];
             int got = stream.ReadAtLeast(data, data.Length, throwOnEndOfStream: false);
             if (got < nbytes) throw UnsupException.ForFile(path, $"truncated: expected {nbytes} bytes of data, found {got}");
