@@ -47,6 +47,8 @@ public static class RegisterPairJob
         using var _f = fixedImg;
         var (movingImg, movingVox) = RegistrationInputs.ReadImage(o.MovingPath);
         using var _m = movingImg;
+        RegistrationInputs.CheckIntensities(o.FixedPath, fixedVox);
+        RegistrationInputs.CheckIntensities(o.MovingPath, movingVox);
         RegistrationInputs.CheckSameGrid(o.FixedPath, fixedVox, o.MovingPath, movingVox);
         var movingLabels = o.MovingLabelsPath is null ? null : RegistrationInputs.ReadLabels(o.MovingLabelsPath, movingVox.shape);
         var fixedLabels = o.FixedLabelsPath is null ? null : RegistrationInputs.ReadLabels(o.FixedLabelsPath, fixedVox.shape);
@@ -58,6 +60,9 @@ public static class RegisterPairJob
 
         using var result = reg.Register(fixedVox, movingVox);
         var forward = result.Forward.cpu(); var inverse = result.Inverse.cpu();
+        // never write NaN fields silently (inputs are checked above; this catches a numerical fault in the network)
+        if (!forward.isfinite().all().item<bool>() || !inverse.isfinite().all().item<bool>())
+            throw new UnsupException($"registering {o.MovingPath} to {o.FixedPath} gave non-finite displacements (a numerical fault; nothing was written)");
 
         var outputs = new Dictionary<string, string>();
         string Out(string key, string name) => outputs[key] = Path.Combine(o.OutDir, name);
