@@ -24,7 +24,13 @@ public static class IdxReader
             if (nbytes > Array.MaxLength)
                 throw UnsupException.ForFile(path, $"the header's dimensions [{string.Join(", ", dims)}] need more data than this reader can hold in one array");
             if (nbytes > Unsup.IO.TensorBytes.MaxReadable(stream))
-                throw UnsupException.ForFile(path, $"truncated: the header declares [{string.Join(", ", dims)}] ({nbytes} bytes of data), more than the file holds");
+            {
+                // more than the file can hold: count what is there instead of allocating what the header claims
+                long found = 0;
+                var chunk = new byte[1 << 16];
+                for (int r; (r = stream.Read(chunk)) > 0;) found += r;
+                throw UnsupException.ForFile(path, $"truncated: expected {nbytes} bytes of data, found {found}");
+            }
             var data = new byte[nbytes];
             int got = stream.ReadAtLeast(data, data.Length, throwOnEndOfStream: false);
             if (got < nbytes) throw UnsupException.ForFile(path, $"truncated: expected {nbytes} bytes of data, found {got}");
