@@ -20,11 +20,17 @@ public static class IdxReader
         try
         {
             var (type, elem, dims) = ReadHeader(stream, path);
-            long count = 1;
-            foreach (var d in dims) count = checked(count * d);
-            long nbytes = checked(count * elem);
+            long nbytes = Unsup.IO.TensorBytes.ByteCount(dims, elem);
             if (nbytes > Array.MaxLength)
-                throw UnsupException.ForFile(path, $"{nbytes} bytes of data is more than this reader can hold in one array");
+                throw UnsupException.ForFile(path, $"the header's dimensions [{string.Join(", ", dims)}] need more data than this reader can hold in one array");
+            if (nbytes > Unsup.IO.TensorBytes.MaxReadable(stream))
+            {
+                // more than the file can hold: count what is there instead of allocating what the header claims
+                long found = 0;
+                var chunk = new byte[1 << 16];
+                for (int r; (r = stream.Read(chunk)) > 0;) found += r;
+                throw UnsupException.ForFile(path, $"truncated: expected {nbytes} bytes of data, found {found}");
+            }
             var data = new byte[nbytes];
             int got = stream.ReadAtLeast(data, data.Length, throwOnEndOfStream: false);
             if (got < nbytes) throw UnsupException.ForFile(path, $"truncated: expected {nbytes} bytes of data, found {got}");

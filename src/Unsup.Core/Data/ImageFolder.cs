@@ -33,6 +33,12 @@ public static class ImageFolder
     public static readonly string[] Extensions = [".png", ".jpg", ".jpeg", ".bmp", ".webp"];
     const int ChunkImages = 256;
 
+    /// <summary>
+    /// The most pixels an image file may claim per byte of its size: a 1-bit PNG deflated at zlib's maximum ratio
+    /// (1032:1) holds about 8,300 pixels per byte. A header claiming more is lying, and is refused before any buffer is made.
+    /// </summary>
+    public const long MaxPixelsPerFileByte = 8300;
+
     public static ImageDataset Load(string root, ImageFolderOptions? options = null)
     {
         options ??= new ImageFolderOptions();
@@ -117,6 +123,13 @@ public static class ImageFolder
         { throw UnsupException.ForFile(file, $"cannot read ({e.Message})", e); }
         if (codec == null) throw UnsupException.ForFile(file, "cannot decode: not a PNG/JPEG/BMP/WebP image, or corrupt");
         if (codec.Info.Width <= 0 || codec.Info.Height <= 0) { codec.Dispose(); throw UnsupException.ForFile(file, "image has no pixels"); }
+        int w = codec.Info.Width, h = codec.Info.Height;
+        long size = new FileInfo(file).Length;
+        if ((long)w * h > MaxPixelsPerFileByte * size)
+        {
+            codec.Dispose();
+            throw UnsupException.ForFile(file, $"corrupt: the header claims {w}x{h} pixels, more than a {size}-byte image file can hold");
+        }
         return codec;
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.IO.Compression;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using TorchSharp;
@@ -29,11 +30,17 @@ public static class TensorBytes
     /// </summary>
     public static Tensor? Read(Stream stream, ScalarType dtype, long[] shape, bool bigEndian, out long bytesRead)
     {
-        long count = 1;
-        foreach (var d in shape) count *= d;
         int size = ElementSize(dtype);
-        if (count * size > Array.MaxLength)
-            throw new UnsupException($"arrays over 2 GiB are not supported ({count * size} bytes)");
+        long nbytes = ByteCount(shape, size), count = nbytes / size;
+        if (nbytes > Array.MaxLength)
+            throw new UnsupException($"arrays over 2 GiB are not supported ({(nbytes == long.MaxValue ? "shape overflows" : nbytes + " bytes")})");
+        // A header that claims more than the stream can deliver is refused before the array is made; counting the
+        // bytes that are there keeps the caller's "truncated: expected N, found M" message exact.
+        if (nbytes > MaxReadable(stream))
+        {
+            bytesRead = CountRemaining(stream);
+            return null;
+        }
         bool swap = bigEndian && size > 1 && BitConverter.IsLittleEndian;
         Array? a = dtype switch
         {
@@ -51,6 +58,59 @@ public static class TensorBytes
         if (count == 0) return torch.empty(shape, dtype);
         // frombuffer keeps the freshly read array pinned as the tensor's storage (no copy).
         return torch.frombuffer(a, dtype).reshape(shape);
+    }
+
+    /// <summary>Bytes of <paramref name="shape"/> at <paramref name="elementSize"/>; long.MaxValue when negative or when the product overflows.</summary>
+    public static long ByteCount(IEnumerable<long> shape, int elementSize)
+    {
+        long n = elementSize;
+        foreach (var d in shape)
+        {
+            if (d < 0) return long.MaxValue;
+            if (d != 0 && n > long.MaxValue / d) return long.MaxValue;
+            n *= d;
+        }
+        return n;
+    }
+
+    /// <summary>Deflate's largest possible expansion (zlib's figure): a compressed byte never yields more than this.</summary>
+    public const long MaxDeflateRatio = 1032;
+
+    /// <summary>
+    /// An upper bound on the bytes <paramref name="s"/> can still deliver: what is left of a file; of gzip/deflate
+    /// content, the compressed file's length times <see cref="MaxDeflateRatio"/>. long.MaxValue when unknown.
+    /// </summary>
+    public static long MaxReadable(Stream s)
+    {
+        try
+        {
+            return s switch
+            {
+                BufferedStream b => Add(MaxReadable(b.UnderlyingStream), b.BufferSize),
+                GZipStream g => Compressed(g.BaseStream),
+                DeflateStream d => Compressed(d.BaseStream),
+                _ when s.CanSeek => Math.Max(0, s.Length - s.Position),
+                _ => long.MaxValue,
+            };
+        }
+        catch (NotSupportedException) { return long.MaxValue; }
+
+        static long Compressed(Stream inner)
+        {
+            long n = MaxReadable(inner);
+            if (inner.CanSeek) n = inner.Length; // the decompressor may have buffered input already read from it
+            return n > long.MaxValue / MaxDeflateRatio ? long.MaxValue : n * MaxDeflateRatio + (1 << 16);
+        }
+        static long Add(long a, long b) => a > long.MaxValue - b ? long.MaxValue : a + b;
+    }
+
+    static long CountRemaining(Stream s)
+    {
+        var buf = new byte[1 << 16];
+        long total = 0;
+        int r;
+        while ((r = s.Read(buf)) > 0) total += r;
+        return total;
     }
 
     static T[]? ReadTyped<T>(Stream s, long count, bool swap, out long bytesRead) where T : unmanaged

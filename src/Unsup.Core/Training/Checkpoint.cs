@@ -108,7 +108,7 @@ public static class Checkpoint
                 if (fs.Position != HeadSize + payloadLength) throw new InvalidDataException("payload has trailing bytes");
                 return data;
             }
-            catch (Exception e) when (e is InvalidDataException or EndOfStreamException or IOException or ArgumentException or OverflowException)
+            catch (Exception e) when (e is InvalidDataException or EndOfStreamException or IOException or ArgumentException or OverflowException or FormatException)
             {
                 data.Dispose();
                 throw UnsupException.ForFile(path, $"corrupt checkpoint ({e.Message})", e);

@@ -36,13 +36,17 @@ internal static class TensorRecord
             if (shape[i] < 0) throw new InvalidDataException($"negative tensor dimension {shape[i]}");
         }
         long nbytes = r.ReadInt64();
+        // checked before the tensor is made, so a lying shape cannot allocate more than the file holds
+        long expected;
+        try { expected = Unsup.IO.TensorBytes.ByteCount(shape, Unsup.IO.TensorBytes.ElementSize(dtype)); }
+        catch (ArgumentException) { throw new InvalidDataException($"unsupported tensor dtype {dtype}"); }
+        if (nbytes != expected)
+            throw new InvalidDataException($"tensor {FormatShape(shape)} of {dtype} should have {expected} bytes, record says {nbytes}");
+        if (nbytes > r.BaseStream.Length - r.BaseStream.Position)
+            throw new InvalidDataException("tensor data runs past the end of the file");
         var t = empty(shape, dtype).DetachFromDisposeScope();   // owned by CheckpointData, not by whatever scope the caller is in
         try
         {
-            if (nbytes != t.numel() * t.ElementSize)
-                throw new InvalidDataException($"tensor {FormatShape(shape)} of {dtype} should have {t.numel() * t.ElementSize} bytes, record says {nbytes}");
-            if (nbytes > r.BaseStream.Length - r.BaseStream.Position)
-                throw new InvalidDataException("tensor data runs past the end of the file");
             t.ReadBytesFromStream(r.BaseStream, 1 << 20);
             return t;
         }

@@ -89,6 +89,7 @@ public static class EncoderWeights
     static (Dictionary<string, Tensor>, string) ReadTorchZip(string file)
     {
         Hashtable table;
+        Unsup.IO.TorchPickleCheck.ThrowIfLying(file);
         try
         {
             using var stream = File.OpenRead(file);

@@ -73,6 +73,8 @@ public static class RegisterPairJob
         using var _f = fixedImg;
         var (movingImg, movingVox) = RegistrationInputs.ReadImage(o.MovingPath);
         using var _m = movingImg;
+        RegistrationInputs.CheckIntensities(o.FixedPath, fixedVox);
+        RegistrationInputs.CheckIntensities(o.MovingPath, movingVox);
         var fixedHasOrientation = VolumeGeometry.HasOrientation(fixedImg.Header);
         var movingHasOrientation = VolumeGeometry.HasOrientation(movingImg.Header);
         // Same shape and either the same world placement or none at all (nothing to resample by): today's same-grid path.

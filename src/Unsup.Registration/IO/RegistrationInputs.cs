@@ -28,6 +28,8 @@ public static class RegistrationInputs
             throw UnsupException.ForFile(path, "is not a label map: it holds non-integer values (give a segmentation with integer label ids)");
         if (!f.shape.SequenceEqual(expectedShape))
             throw UnsupException.ForFile(path, $"label map shape {Shape(f.shape)} does not match the image shape {Shape(expectedShape)}");
+        if (!(f != 0).any().item<bool>())
+            throw UnsupException.ForFile(path, "is an empty label map: every voxel is 0 (background), so there is nothing to warp or score");
         return f.to(ScalarType.Int64).MoveToOuterDisposeScope();
     }
 
@@ -58,6 +60,26 @@ public static class RegistrationInputs
         if (!fixedVoxels.shape.SequenceEqual(movingVoxels.shape))
             throw new UnsupException($"{movingPath}: shape {Shape(movingVoxels.shape)} differs from the fixed image {fixedPath} ({Shape(fixedVoxels.shape)}); " +
                                      "resample both images to one grid first (SYMNet expects affinely aligned images)");
+        // Foreground = above each image's own minimum (the background of skull-stripped or padded scans).
+        using var scope = NewDisposeScope();
+        if (!((fixedVoxels > fixedVoxels.min()) & (movingVoxels > movingVoxels.min())).any().item<bool>())
+            throw new UnsupException($"{movingPath} and {fixedPath} do not overlap: no voxel is foreground (above the image's minimum) in both; " +
+                                     "SYMNet is deformable-only and expects affinely aligned images: align them first");
+    }
+
+    /// <summary>
+    /// Refuses images SYMNet cannot register meaningfully: NaN or infinite voxels (min-max scaling would spread them
+    /// into every output) and constant images (min = max: nothing to align; scaling would make them all zero).
+    /// </summary>
+    public static void CheckIntensities(string path, Tensor voxels)
+    {
+        using var scope = NewDisposeScope();
+        long bad = (~voxels.isfinite()).sum().item<long>();
+        if (bad > 0)
+            throw UnsupException.ForFile(path, $"{bad} of {voxels.numel()} voxels are NaN or infinite; replace them (e.g. by 0) before registering");
+        double lo = voxels.min().item<float>(), hi = voxels.max().item<float>();
+        if (lo == hi)
+            throw UnsupException.ForFile(path, $"is a constant image (every voxel is {lo}): there is nothing to register");
     }
 
     static Tensor AsSpatial(Tensor t, string path, int dims, string what)

@@ -103,6 +103,7 @@ public static class SymNetWeights
         }
         else
         {
+            Unsup.IO.TorchPickleCheck.ThrowIfLying(path);
             try
             {
                 using var stream = File.OpenRead(path);

@@ -68,6 +68,9 @@ public static class LabelMapPreparation
                     throw UnsupException.ForFile(path, $"is {string.Join("x", shape)} but {paths[0]} is {string.Join("x", grid)}; all label maps must share one grid");
                 using var lab = SymNetTrainingData.CheckIntegerLabels(data, path).to(ScalarType.Int32);
                 maps.Add(geometry.BrainOnly ? BrainOnly(lab) : lab.alias());
+                if (!(maps[^1] != 0).any().item<bool>())
+                    throw UnsupException.ForFile(path, "is an empty label map: every voxel is background 0" +
+                        (geometry.BrainOnly ? " after skull stripping (labels >= 500 and 24 removed)" : "") + ", so there is nothing to synthesise");
                 affines.Add(affine);
             }
             var names = paths.Select(p => Path.GetFileName(p)).ToList();

@@ -26,7 +26,7 @@ public static class MghReader
         var st = MghHeader.Storage(h.Type)
             ?? throw UnsupException.ForFile(path, $"unsupported MGH data type {MghHeader.TypeName(h.Type)} (supported: uchar, short, int, float)");
         var shape = h.Shape;
-        long need = shape.Aggregate(1L, (a, b) => a * b) * st.Bytes;
+        long need = TensorBytes.ByteCount(shape, st.Bytes);
         if (need > Array.MaxLength)
             throw UnsupException.ForFile(path, $"invalid MGH dimensions: [{string.Join(", ", h.Dims)}] needs {need} bytes, over the 2 GiB supported");
 

@@ -57,9 +57,7 @@ public static class NiftiReader
             ?? throw UnsupException.ForFile(path, $"unsupported NIfTI datatype {NiftiDatatype.Name(h.Datatype)} " +
                 "(supported: uint8, int8, int16, uint16, int32, uint32, int64, float32, float64)");
         var shape = h.Shape;
-        long count = 1;
-        foreach (var d in shape) count *= d;
-        long need = count * dt.Bytes;
+        long need = TensorBytes.ByteCount(shape, dt.Bytes);
         if (need > Array.MaxLength)
             throw UnsupException.ForFile(path, $"invalid NIfTI dimensions: [{string.Join(", ", shape)}] needs {need} bytes, over the 2 GiB supported");
 

@@ -9,8 +9,8 @@ public sealed record NpyHeader(string Descr, bool FortranOrder, long[] Shape, in
 {
     public static ReadOnlySpan<byte> Magic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
-    /// <summary>Element count (1 for a 0-d array).</summary>
-    public long Count => Shape.Aggregate(1L, (a, b) => a * b);
+    /// <summary>Element count (1 for a 0-d array; long.MaxValue when the shape overflows).</summary>
+    public long Count => Unsup.IO.TensorBytes.ByteCount(Shape, 1);
 
     /// <summary>"C" or "F".</summary>
     public string Order => FortranOrder ? "F" : "C";
@@ -65,6 +65,8 @@ public sealed record NpyHeader(string Descr, bool FortranOrder, long[] Shape, in
                 throw UnsupException.ForFile(path, $"bad .npy header: shape ({shape.Groups[1].Value}) is not a tuple of sizes");
             dims.Add(v);
         }
+        if (dims.Count > 32)
+            throw UnsupException.ForFile(path, $"bad .npy header: {dims.Count} dimensions (NumPy allows at most 32)");
         return new NpyHeader(d, fortran.Groups[1].Value == "True", dims.ToArray(), major, minor);
     }
 

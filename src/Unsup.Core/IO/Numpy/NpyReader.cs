@@ -31,7 +31,7 @@ public static class NpyReader
             header = ReadHeader(stream, displayName);
             var (storage, result, big) = header.Layout(displayName);
             var shape = header.Shape;
-            long need = header.Count * TensorBytes.ElementSize(storage);
+            long need = TensorBytes.ByteCount(shape, TensorBytes.ElementSize(storage));
             if (need > Array.MaxLength)
                 throw UnsupException.ForFile(displayName, $"array of shape ({string.Join(", ", shape)}) is over the 2 GiB supported");
 

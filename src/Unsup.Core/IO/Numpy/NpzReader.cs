@@ -76,7 +76,12 @@ public static class NpzReader
     static ZipArchive Open(string path)
     {
         var fs = NpyReader.Open(path);
-        try { return new ZipArchive(fs, ZipArchiveMode.Read); }
+        try
+        {
+            var zip = new ZipArchive(fs, ZipArchiveMode.Read);
+            _ = zip.Entries; // the central directory is read lazily: read it here, where its errors are reported
+            return zip;
+        }
         catch (InvalidDataException e)
         {
             fs.Dispose();
