@@ -45,6 +45,7 @@ public static class SymnetCommands
             var device = GlobalOptions.Apply(r);
             if (r.GetValue(fixedLabels) is not null && r.GetValue(movingLabels) is null)
                 throw new UnsupException("--fixed-labels needs --moving-labels (Dice compares the warped moving labels with the fixed ones)");
+            Unsup.IO.OutputCheck.ForFolder(r.GetValue(outDir)!);
             var s = RegisterPairJob.Run(new RegisterPairOptions
             {
                 FixedPath = r.GetValue(fixedOpt)!, MovingPath = r.GetValue(movingOpt)!, WeightsPath = ResolveWeights(r, r.GetValue(model)),

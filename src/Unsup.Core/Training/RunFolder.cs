@@ -92,10 +92,14 @@ public sealed class RunFolder
     /// The resume step: restores the latest checkpoint into <paramref name="state"/> (false when the run was
     /// killed before its first one: start from scratch) and drops metrics lines past its step.
     /// </summary>
-    public bool Resume(TrainingState state)
+    public bool Resume(TrainingState state) => Resume(state, null) != null;
+
+    /// <summary>As <see cref="Resume(TrainingState)"/>, falling back past damaged checkpoints (each reported through
+    /// <paramref name="warn"/>); returns the checkpoint restored, or null when starting from scratch.</summary>
+    public string? Resume(TrainingState state, Action<string>? warn)
     {
-        bool restored = Checkpoints.TryRestoreLatest(state);
-        Metrics.TruncateAfter(restored ? state.Step : 0);
+        var restored = Checkpoints.RestoreNewestIntact(state, warn);
+        Metrics.TruncateAfter(restored != null ? state.Step : 0);
         return restored;
     }
 }

@@ -16,6 +16,8 @@ public sealed class TrainingSessionOptions
     /// <summary>Progress lines and messages (default stdout).</summary>
     public TextWriter? Log { get; init; }
     public TimeSpan? ProgressInterval { get; init; }
+    /// <summary>Warnings (a damaged checkpoint skipped on resume): shown even with --quiet; default stderr.</summary>
+    public TextWriter? Warnings { get; init; }
 }
 
 /// <summary>
@@ -41,8 +43,11 @@ public sealed class TrainingSession : IDisposable
     readonly TrainingSessionOptions _o;
     readonly TextWriter _log;
 
-    TrainingSession(TrainingSessionOptions o, TrainingState state, RunFolder run, bool resumed)
+    readonly RunLock _lock;
+
+    TrainingSession(TrainingSessionOptions o, TrainingState state, RunFolder run, RunLock runLock, bool resumed)
     {
+        _lock = runLock;
         _o = o;
         _log = o.Log ?? Console.Out;
         State = state;
@@ -71,14 +76,23 @@ public sealed class TrainingSession : IDisposable
     {
         if (options.TotalSteps < 1) throw new UnsupException($"the run needs at least one step (got {options.TotalSteps})");
         if (options.CheckpointEvery < 1) throw new UnsupException($"--checkpoint-every {options.CheckpointEvery}: must be at least 1");
-        var run = RunFolder.CreateOrOpen(options.RunDir, options.Config, options.Resume, options.KeepCheckpoints);
-        bool resumed = options.Resume && run.Resume(state);
-        var session = new TrainingSession(options, state, run, resumed);
-        if (options.Resume)
-            session.Progress.Message(resumed
-                ? $"resumed {run.Root} from {run.Checkpoints.Latest} (step {state.Step})"
-                : $"{run.Root} has no checkpoint yet; starting from step 0");
-        return session;
+        // the lock comes first: the check for an existing run and the resume must not race with another writer
+        var runLock = RunLock.Acquire(options.RunDir);
+        try
+        {
+            var run = RunFolder.CreateOrOpen(options.RunDir, options.Config, options.Resume, options.KeepCheckpoints);
+            var warnings = new List<string>();
+            string? from = options.Resume ? run.Resume(state, warnings.Add) : null;
+            var session = new TrainingSession(options, state, run, runLock, from != null);
+            var warn = options.Warnings ?? Console.Error;
+            foreach (var w in warnings) { warn.WriteLine(w); warn.Flush(); }
+            if (options.Resume)
+                session.Progress.Message(from != null
+                    ? $"resumed {run.Root} from {from} (step {state.Step})"
+                    : $"{run.Root} has no checkpoint yet; starting from step 0");
+            return session;
+        }
+        catch { runLock.Dispose(); throw; }
     }
 
     /// <summary>
@@ -95,8 +109,17 @@ public sealed class TrainingSession : IDisposable
         return null;
     }
 
-    /// <summary>Saves a checkpoint now (e.g. at the end of an epoch).</summary>
-    public string SaveCheckpoint() => Run.Checkpoints.Save(State);
+    /// <summary>Saves a checkpoint now (e.g. at the end of an epoch). A failed write (disk full, file too large) stops
+    /// the run with a message naming the file and how to continue; the temp file is gone, earlier checkpoints intact.</summary>
+    public string SaveCheckpoint()
+    {
+        try { return Run.Checkpoints.Save(State); }
+        catch (UnsupException e) when (e.InnerException is IOException)
+        {
+            throw new UnsupException($"{e.Message}; the run stopped at step {State.Step} without this checkpoint " +
+                $"(last complete one: {Run.Checkpoints.Latest ?? "none"}). Free some space, then continue with --resume {Run.Root}", e);
+        }
+    }
 
     /// <summary>Plots the named metrics to plots/loss.png (+ one PNG per extra series group) and writes summary.json.</summary>
     public void Finish(object summary, IReadOnlyList<string> plotSeries, string plotName = "loss")
@@ -107,5 +130,10 @@ public sealed class TrainingSession : IDisposable
         Run.WriteSummary(summary);
     }
 
-    public void Dispose() => Progress.Dispose();
+    /// <summary>Stops the progress display and releases the run folder's lock.</summary>
+    public void Dispose()
+    {
+        Progress.Dispose();
+        _lock.Dispose();
+    }
 }
