@@ -54,6 +54,7 @@ public static class MocoCommands
         var preview = new Option<string?>("--preview") { Description = "Only write a PNG grid of augmented pairs to this file and exit" };
         var stopAfter = new Option<int?>("--stop-after") { Description = "Stop after N epochs in this invocation (resume later)" };
         var timeLimit = new Option<double?>("--time-limit") { Description = "Stop after this many minutes of training (checkpoint, kNN; resume later)" };
+        var ckEvery = new Option<long?>("--checkpoint-every") { Description = "Checkpoint every N steps (default: every epoch end)" };
 
         var cmd = new Command("pretrain",
             "Self-supervised MoCo pretraining. Writes a run folder with config.json, metrics.jsonl, a checkpoint every epoch " +
@@ -66,7 +67,7 @@ public static class MocoCommands
             "  unsup moco pretrain --data fashion-mnist --preset v2 --preview aug.png")
         {
             data, preset, arch, width, cifarStem, epochs, batch, lr, schedule, warmup, wd, noBnWd, k, m, t, mlp, symmetric, splits,
-            aug, crop, cropMin, knnEvery, knnBank, imageSize, maxImages, outDir, resume, preview, stopAfter, timeLimit,
+            aug, crop, cropMin, knnEvery, knnBank, imageSize, maxImages, outDir, resume, preview, stopAfter, timeLimit, ckEvery,
         };
         cmd.SetAction(r =>
         {
@@ -113,6 +114,7 @@ public static class MocoCommands
                 Progress = r.GetValue(GlobalOptions.Quiet) ? ProgressMode.Quiet : ProgressMode.Auto,
                 KnnBank = r.GetValue(knnBank), StopAfterEpochs = r.GetValue(stopAfter),
                 TimeLimit = r.GetValue(timeLimit) is double minutes ? TimeSpan.FromMinutes(minutes) : null,
+                CheckpointEvery = r.GetValue(ckEvery),
             });
             Console.WriteLine($"done: {result.Epochs:0.##} epochs, last epoch loss {result.LastLoss:F4}" +
                               (result.KnnLast is double kl ? $", kNN top-1 {kl:P2} (random init {result.KnnInit:P2})" : "") +

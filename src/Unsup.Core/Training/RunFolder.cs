@@ -46,7 +46,8 @@ public sealed class RunFolder
     public static RunFolder Create(string root, object config, int keepCheckpoints = 3)
     {
         var run = new RunFolder(root, keepCheckpoints);
-        if (File.Exists(run.ConfigPath) || Directory.Exists(run.CheckpointsDir))
+        // an empty checkpoints/ without config.json is what a kill right after starting leaves: not yet a run
+        if (File.Exists(run.ConfigPath) || run.Checkpoints.List().Count > 0)
             throw UnsupException.ForFile(root, "already holds a training run; continue it with --resume, or choose another output folder");
         try
         {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Unsup.Cli;
 using Unsup.Training;
 
 namespace Unsup.Tests.Training;
@@ -53,5 +54,30 @@ public class DiskFullTests
             Assert.Equal(File.ReadAllBytes(Path.Combine(straight, "final.bin")), File.ReadAllBytes(Path.Combine(root, "final.bin")));
         }
         finally { Sh($"umount '{disk}'"); }
+    }
+
+    /// <summary>The same stop without root: the checkpoint's target name is taken by a folder, so its rename fails.</summary>
+    [Fact]
+    public void Failed_checkpoint_write_names_the_step_the_last_good_checkpoint_and_the_resume_command()
+    {
+        using var dir = TestData.Temp();
+        DummyTrainingResult Run(string root, bool resume, Action<long>? after = null) => DummyTraining.Run(new DummyTrainingOptions
+        {
+            OutDir = root, Steps = 30, CheckpointEvery = 10, Seed = 4, Resume = resume, Progress = ProgressMode.Quiet, Log = TextWriter.Null, AfterStep = after,
+        });
+        var clean = Run(Path.Combine(dir.Path, "clean"), false);
+        var root = Path.Combine(dir.Path, "run");
+        var ckpts = Path.Combine(root, "checkpoints");
+        var blocked = Path.Combine(ckpts, "step-000020.ckpt");
+        var e = Assert.Throws<UnsupException>(() => Run(root, false, s => { if (s == 15) Directory.CreateDirectory(blocked); }));
+        Assert.StartsWith($"{blocked}: cannot write (", e.Message);
+        Assert.Contains($"the run stopped at step 20 without this checkpoint (last complete one: {Path.Combine(ckpts, "step-000010.ckpt")})", e.Message);
+        Assert.EndsWith($"continue with --resume {Path.GetFullPath(root)}", e.Message);
+        Assert.Empty(Directory.GetFiles(ckpts, "*.tmp"));
+
+        Directory.Delete(blocked);
+        var resumed = Run(root, true);
+        Assert.Equal(10, resumed.StartStep);
+        Assert.Equal(File.ReadAllBytes(clean.FinalWeightsPath), File.ReadAllBytes(resumed.FinalWeightsPath));
     }
 }
