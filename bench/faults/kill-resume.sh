@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Kill and resume: SIGKILL `moco pretrain` and `symnet train` (tiny runs, a checkpoint every step) at random moments,
 # resume each time, and check the final weights are byte-identical to an uninterrupted run's.
-# Usage: bench/faults/kill-resume.sh [kills-per-verb]   (default 10; UNSUP_DATA as for the tests)
+# Usage: bench/faults/kill-resume.sh [kills-per-verb]   (default 10; UNSUP_DATA as for the tests; VERBS="moco symnet")
 # A kill lands 0-0.5 s after the process wrote its first checkpoint since it started, i.e. while it trains and,
 # with a checkpoint every step, often while it writes one. Everything runs with one thread (bit-exact reductions).
 set -euo pipefail
@@ -12,7 +12,11 @@ export OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 dotnet build src/Unsup.Cli -c Release -nologo -v quiet >/dev/null
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 bin=$(dirname "$(ls src/Unsup.Cli/bin/Release/net*/unsup.dll | head -n1)")
-mkdir "$work/cli"; cp "$bin"/*.dll "$bin"/*.json "$work/cli/"; ln -s "$PWD/$bin/runtimes" "$work/cli/runtimes"
+# (natives linked, except libLibTorchSharp.so: the build re-copies and ELF-patches it, so it is briefly unloadable)
+nat=runtimes/linux-x64/native
+mkdir -p "$work/cli/$nat"; cp "$bin"/*.dll "$bin"/*.json "$work/cli/"
+for f in "$bin/$nat"/*; do ln -s "$PWD/$f" "$work/cli/$nat/"; done
+rm "$work/cli/$nat/libLibTorchSharp.so"; cp "$bin/$nat/libLibTorchSharp.so" "$work/cli/$nat/"
 cli=(dotnet exec "$work/cli/unsup.dll")
 RANDOM=${KILL_SEED:-$$}
 
@@ -49,11 +53,12 @@ trial() {
 
 printf '%s\n' "$UNSUP_DATA/brain/oasis_slice_A_2d.nii.gz" "$UNSUP_DATA/brain/oasis_slice_B_2d.nii.gz" >"$work/slices.txt"
 rc=0
-trial moco checkpoints/step-000096.ckpt \
+verbs=${VERBS:-moco symnet}
+[[ " $verbs " != *" moco "* ]] || trial moco checkpoints/step-000096.ckpt \
   moco pretrain --data fashion-mnist --max-images 1024 --preset cifar --arch resnet18 --width 8 --batch-size 32 --moco-k 1024 \
     --symmetric false --epochs 3 --knn-every 0 --checkpoint-every 1 --threads 1 --seed 3 --quiet \
   -- moco pretrain --checkpoint-every 1 --threads 1 --quiet || rc=1
-trial symnet model.pth \
+[[ " $verbs " != *" symnet "* ]] || trial symnet model.pth \
   symnet train --images "$work/slices.txt" --downsample 4 --steps 60 --checkpoint-every 1 --val-every 0 --threads 1 --seed 3 --quiet \
   -- symnet train --threads 1 --quiet || rc=1
 exit $rc

@@ -4,6 +4,7 @@
 # 2 s. Growth = (median RSS of the last 10 % of samples) / (median of the first 10 % after warm-up) - 1, where
 # warm-up is the first 20 % of the run. Writes bench/results/memory.md.
 # Usage: bench/memory/run.sh [moco-steps] [symnet-steps]      (defaults 2000 500; UNSUP_DATA as for the tests)
+#        PARTS=symnet OUT=/tmp/m.md bench/memory/run.sh    runs one part only (PARTS: "moco symnet" by default)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 moco_steps=${1:-2000}; sym_steps=${2:-500}
@@ -13,9 +14,14 @@ dotnet build src/Unsup.Cli -c Release -nologo -v quiet >/dev/null
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 # run a private copy of the managed build so rebuilding the tree meanwhile cannot pull files from under it
 bin=$(dirname "$(ls src/Unsup.Cli/bin/Release/net*/unsup.dll | head -n1)")
-mkdir "$work/cli"; cp "$bin"/*.dll "$bin"/*.json "$work/cli/"; ln -s "$PWD/$bin/runtimes" "$work/cli/runtimes"
+# (natives linked, except libLibTorchSharp.so: the build re-copies and ELF-patches it, so it is briefly unloadable)
+nat=runtimes/linux-x64/native
+mkdir -p "$work/cli/$nat"; cp "$bin"/*.dll "$bin"/*.json "$work/cli/"
+for f in "$bin/$nat"/*; do ln -s "$PWD/$f" "$work/cli/$nat/"; done
+rm "$work/cli/$nat/libLibTorchSharp.so"; cp "$bin/$nat/libLibTorchSharp.so" "$work/cli/$nat/"
 cli=(dotnet exec "$work/cli/unsup.dll")
-out=bench/results/memory.md
+out=${OUT:-bench/results/memory.md}
+parts=${PARTS:-moco symnet}
 
 # run NAME CMD...: runs CMD, samples RSS into $work/NAME.rss ("seconds kB"), prints "min warm end growth% seconds"
 sample() {
@@ -39,10 +45,11 @@ PY
 batches=$(( (moco_steps + 99) / 100 ))
 moco=(moco pretrain --data fashion-mnist --max-images 6400 --preset cifar --arch resnet18 --width 8 --batch-size 64
       --symmetric false --epochs "$batches" --knn-every 0 --threads 2 --quiet --out "$work/moco")
-read -r mn mmin mmax mwarm mend mgrowth msec < <(sample moco "${cli[@]}" "${moco[@]}")
+mn=- mmin=- mmax=- mwarm=- mend=- mgrowth=- msec=-; sn=- smin=- smax=- swarm=- send=- sgrowth=- ssec=-
+[[ " $parts " != *" moco "* ]] || read -r mn mmin mmax mwarm mend mgrowth msec < <(sample moco "${cli[@]}" "${moco[@]}")
 sym=(symnet train --images "$work/pair.txt" --downsample 4 --steps "$sym_steps" --checkpoint-every 100 --threads 2 --quiet --out "$work/symnet")
 printf '%s\n' "$UNSUP_DATA/brain/oasis_pair_A.nii.gz" "$UNSUP_DATA/brain/oasis_pair_B.nii.gz" >"$work/pair.txt"
-read -r sn smin smax swarm send sgrowth ssec < <(sample symnet "${cli[@]}" "${sym[@]}")
+[[ " $parts " != *" symnet "* ]] || read -r sn smin smax swarm send sgrowth ssec < <(sample symnet "${cli[@]}" "${sym[@]}")
 
 mkdir -p bench/results
 cat >"$out" <<MD

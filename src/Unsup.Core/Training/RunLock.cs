@@ -29,14 +29,14 @@ public sealed class RunLock : IDisposable
         string owner = System.IO.Path.Combine(full, OwnerName);
         FileStream fs;
         try { fs = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
-        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException and not PathTooLongException)
+        catch (IOException e) when (IsHeldElsewhere(e))
         {
             string who = File.Exists(owner) ? TryRead(owner) : "";
             throw UnsupException.ForFile(full,
                 $"is in use by another unsup process{(who.Length > 0 ? $" ({who})" : "")}: two runs cannot write one folder. " +
                 "Wait for it to finish (or stop it), or choose another output folder", e);
         }
-        catch (UnauthorizedAccessException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         { throw UnsupException.ForFile(path, $"cannot create the run's lock file ({e.Message})", e); }
         try
         {
@@ -46,6 +46,11 @@ public sealed class RunLock : IDisposable
         catch { fs.Dispose(); throw; }
         return new RunLock(fs, path);
     }
+
+    /// <summary>The lock is taken (flock's EWOULDBLOCK on Unix, a sharing violation on Windows), as opposed to a
+    /// full disk or a permission problem, which must not be reported as "in use".</summary>
+    static bool IsHeldElsewhere(IOException e) =>
+        OperatingSystem.IsWindows() ? (e.HResult & 0xFFFF) == 32 : e.HResult == 11 /* EAGAIN = EWOULDBLOCK on Linux */;
 
     static string TryRead(string p) { try { return File.ReadAllText(p).Trim(); } catch (IOException) { return ""; } }
 
