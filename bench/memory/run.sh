@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Memory over a long run: 2,000 MoCo steps (ResNet-18 width 8, 28 px Fashion-MNIST, batch 64) and 500 SYMNet
-# training steps (3D, the OASIS pair at 4 mm: 40x48x56), sampling the process's resident memory (VmRSS) every
+# training steps (3D, the OASIS pair at 4 mm: 40x48x56; SYM_DOWNSAMPLE=8 for 20x24x28), sampling the process's resident memory (VmRSS) every
 # 2 s. Growth = (median RSS of the last 10 % of samples) / (median of the first 10 % after warm-up) - 1, where
 # warm-up is the first 20 % of the run. Writes bench/results/memory.md.
 # Usage: bench/memory/run.sh [moco-steps] [symnet-steps]      (defaults 2000 500; UNSUP_DATA as for the tests)
@@ -47,7 +47,7 @@ moco=(moco pretrain --data fashion-mnist --max-images 6400 --preset cifar --arch
       --symmetric false --epochs "$batches" --knn-every 0 --threads 2 --quiet --out "$work/moco")
 mn=- mmin=- mmax=- mwarm=- mend=- mgrowth=- msec=-; sn=- smin=- smax=- swarm=- send=- sgrowth=- ssec=-
 [[ " $parts " != *" moco "* ]] || read -r mn mmin mmax mwarm mend mgrowth msec < <(sample moco "${cli[@]}" "${moco[@]}")
-sym=(symnet train --images "$work/pair.txt" --downsample 4 --steps "$sym_steps" --checkpoint-every 100 --threads 2 --quiet --out "$work/symnet")
+sym=(symnet train --images "$work/pair.txt" --downsample "${SYM_DOWNSAMPLE:-4}" --steps "$sym_steps" --checkpoint-every 100 --threads 2 --quiet --out "$work/symnet")
 printf '%s\n' "$UNSUP_DATA/brain/oasis_pair_A.nii.gz" "$UNSUP_DATA/brain/oasis_pair_B.nii.gz" >"$work/pair.txt"
 [[ " $parts " != *" symnet "* ]] || read -r sn smin smax swarm send sgrowth ssec < <(sample symnet "${cli[@]}" "${sym[@]}")
 
@@ -62,7 +62,7 @@ of samples over the median of the 10 % right after warm-up.
 | run | steps | time | samples | RSS min / max MB | after warm-up MB | at the end MB | growth |
 |---|---|---|---|---|---|---|---|
 | MoCo pretrain (ResNet-18 w8, 28 px, batch 64, K 4096, checkpoint every 100 steps) | $moco_steps | ${msec} s | $mn | $mmin / $mmax | $mwarm | $mend | **${mgrowth} %** |
-| SYMNet train (3D 40x48x56, C 7, checkpoint every 100 steps) | $sym_steps | ${ssec} s | $sn | $smin / $smax | $swarm | $send | **${sgrowth} %** |
+| SYMNet train (3D OASIS pair / ${SYM_DOWNSAMPLE:-4}, C 7, checkpoint every 100 steps) | $sym_steps | ${ssec} s | $sn | $smin / $smax | $swarm | $send | **${sgrowth} %** |
 
 Commands (with \`unsup\` = \`dotnet exec src/Unsup.Cli/bin/Release/net10.0/unsup.dll\`):
 
