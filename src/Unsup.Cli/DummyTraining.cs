@@ -19,6 +19,8 @@ public sealed class DummyTrainingOptions
     public long? PoisonStep { get; init; }
     public ProgressMode Progress { get; init; } = ProgressMode.Plain;
     public TextWriter? Log { get; init; }
+    /// <summary>Warnings such as a damaged checkpoint skipped on resume (default stderr).</summary>
+    public TextWriter? Warnings { get; init; }
     /// <summary>Called after each step (tests watch memory with it).</summary>
     public Action<long>? AfterStep { get; init; }
 }
@@ -71,7 +73,7 @@ public static class DummyTraining
         using var session = TrainingSession.Start(new TrainingSessionOptions
         {
             RunDir = o.OutDir, Config = config, Resume = o.Resume, TotalSteps = o.Steps, CheckpointEvery = config.CheckpointEvery,
-            KeepCheckpoints = o.KeepCheckpoints, Label = "dummy", Progress = o.Progress, Log = o.Log, ProgressInterval = TimeSpan.FromSeconds(5),
+            KeepCheckpoints = o.KeepCheckpoints, Label = "dummy", Progress = o.Progress, Log = o.Log, ProgressInterval = TimeSpan.FromSeconds(5), Warnings = o.Warnings,
         }, state);
         long cursor = (long)state.Scalars["cursor"];
         double lastLoss = double.NaN;

@@ -58,6 +58,7 @@ public static class MocoCommands
         var stopAfter = new Option<int?>("--stop-after") { Description = "Stop after N epochs in this invocation (resume later)" };
         var timeLimit = new Option<double?>("--time-limit") { Description = "Stop after this many minutes of training (checkpoint, kNN; resume later)" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Print the resolved configuration and the estimated time per epoch (a few timed steps), then exit without writing anything" };
+        var ckEvery = new Option<long?>("--checkpoint-every") { Description = "Checkpoint every N steps (default: every epoch end)" };
 
         var cmd = new Command("pretrain",
             "Self-supervised MoCo pretraining. Writes a run folder with config.json, metrics.jsonl, a checkpoint every epoch " +
@@ -70,7 +71,7 @@ public static class MocoCommands
             "  unsup moco pretrain --data fashion-mnist --preset v2 --preview aug.png")
         {
             data, preset, arch, width, cifarStem, epochs, batch, lr, schedule, warmup, wd, noBnWd, k, m, t, mlp, symmetric, splits,
-            aug, crop, cropMin, knnEvery, knnFeatures, knnBank, imageSize, maxImages, outDir, resume, preview, stopAfter, timeLimit, dryRun,
+            aug, crop, cropMin, knnEvery, knnFeatures, knnBank, imageSize, maxImages, outDir, resume, preview, stopAfter, timeLimit, dryRun, ckEvery,
         };
         cmd.SetAction(r =>
         {
@@ -79,6 +80,7 @@ public static class MocoCommands
             if (resumeDir != null && !File.Exists(Path.Combine(resumeDir, RunFolder.ConfigFile)))
                 throw UnsupException.ForFile(resumeDir, "not a MoCo run folder (no config.json): nothing to resume");
             MocoConfig? saved = resumeDir != null ? RunFolder.Open(resumeDir).ReadConfig<MocoConfig>() : null;
+            if (r.GetValue(preview) == null) Unsup.IO.OutputCheck.ForFolder(resumeDir ?? r.GetValue(outDir) ?? "runs", "run folder");   // before the data loads
             string spec = saved?.DataSpec ?? r.GetValue(data)!;
             var (train, test) = DatasetLoading.Load(r, spec, saved?.ImageSize ?? r.GetValue(imageSize), saved?.MaxImages ?? r.GetValue(maxImages));
             using var _train = train; using var _test = test;
@@ -135,6 +137,7 @@ public static class MocoCommands
                 Progress = r.GetValue(GlobalOptions.Quiet) ? ProgressMode.Quiet : ProgressMode.Auto,
                 KnnBank = r.GetValue(knnBank), StopAfterEpochs = r.GetValue(stopAfter),
                 TimeLimit = r.GetValue(timeLimit) is double minutes ? TimeSpan.FromMinutes(minutes) : null,
+                CheckpointEvery = r.GetValue(ckEvery),
             });
             Console.WriteLine($"done: {result.Epochs:0.##} epochs, last epoch loss {result.LastLoss:F4}" +
                               (result.KnnLast is double kl ? $", kNN top-1 {kl:P2} (random init {result.KnnInit:P2})" : "") +

@@ -173,11 +173,13 @@ public static class MocoUseCommands
                 WeightDecay = r.GetValue(wd), Momentum = r.GetValue(momentum), BatchSize = r.GetValue(batchSize), NormalizeFeatures = r.GetValue(normalize),
                 Seed = r.GetValue(GlobalOptions.Seed),
             }.Validate();
+            string runDir = r.GetValue(outDir) ?? RunFolder.DefaultPath($"lincls-{DateTime.Now:yyyyMMdd-HHmmss}");
+            Unsup.IO.OutputCheck.ForFolder(runDir, "output folder");   // before features are extracted, not after
             using var l = Load(r, weights, data, imageSize, maxImages, maxTest, randomInit, needLabels: true);
             Header(r, l);
             var job = LinearProbeJob.Run(l.Encoder, l.Train, l.Test!, new LinearProbeJobOptions
             {
-                OutDir = r.GetValue(outDir) ?? RunFolder.DefaultPath($"lincls-{DateTime.Now:yyyyMMdd-HHmmss}"),
+                OutDir = runDir,
                 Probe = options, Augmented = augment, Device = device, FeatureBatch = r.GetValue(batch), Progress = Progress(r),
                 Log = r.GetValue(GlobalOptions.Quiet) ? null : Console.Out,
                 Describe = new Dictionary<string, object?>

@@ -60,6 +60,7 @@ public static class SymnetCommands
             if (r.GetValue(fixedOpt) is null || r.GetValue(movingOpt) is null) throw new UnsupException("give --fixed and --moving (one pair) or --pairs LIST.csv (many pairs)");
             if (r.GetValue(fixedLabels) is not null && r.GetValue(movingLabels) is null)
                 throw new UnsupException("--fixed-labels needs --moving-labels (Dice compares the warped moving labels with the fixed ones)");
+            Unsup.IO.OutputCheck.ForFolder(r.GetValue(outDir)!);
             var s = RegisterPairJob.Run(new RegisterPairOptions
             {
                 FixedPath = r.GetValue(fixedOpt)!, MovingPath = r.GetValue(movingOpt)!, WeightsPath = ResolveWeights(r, r.GetValue(model)),

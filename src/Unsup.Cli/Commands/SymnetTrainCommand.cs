@@ -48,6 +48,7 @@ public static class SymnetTrainCommand
         {
             var device = GlobalOptions.Apply(r);
             string? resumeDir = r.GetValue(resume);
+            Unsup.IO.OutputCheck.ForFolder(resumeDir ?? r.GetValue(outDir) ?? "runs", "run folder");   // before any image is read
             SymNetTrainConfig c;
             if (resumeDir != null)
             {

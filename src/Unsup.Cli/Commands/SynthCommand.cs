@@ -56,6 +56,10 @@ public static class SynthCommand
         {
             GlobalOptions.Apply(r);
             var spec = r.GetValue(labels)!;
+            // outputs first: a volume name is one output file, anything else the folder for several
+            if (ImageList.IsNifti(r.GetValue(outOpt)!) && !Directory.Exists(r.GetValue(outOpt))) Unsup.IO.OutputCheck.ForFile(r.GetValue(outOpt)!);
+            else Unsup.IO.OutputCheck.ForFolder(r.GetValue(outOpt)!);
+            if (r.GetValue(outLabels) is string outLabelsPath) Unsup.IO.OutputCheck.ForFile(outLabelsPath);
             var maps = File.Exists(spec) && ImageList.IsNifti(spec) ? [spec] : ImageList.Resolve(spec);
             var geometry = Geometry(r.GetValue(Crop) ?? (maps.Count > 1 ? "brain" : "none"), r.GetValue(down), !r.GetValue(head));
             var synth = new LabelImageSynthesizer(ResolvePriors(r))

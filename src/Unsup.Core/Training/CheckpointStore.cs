@@ -6,8 +6,9 @@ namespace Unsup.Training;
 
 /// <summary>
 /// A run's checkpoints/ folder: step-000123.ckpt files, a "latest" pointer file naming the newest complete one,
-/// and pruning to the last K. Every write is temp + rename, so after a kill at any moment the pointer names a
-/// complete checkpoint; leftover temp files (".step-….tmp") are never taken for checkpoints.
+/// and pruning to the last K (at least two, so a checkpoint damaged on disk has a predecessor to fall back on).
+/// Every write is temp + rename, so after a kill at any moment the pointer names a complete checkpoint; leftover
+/// temp files (".step-….tmp") are never taken for checkpoints.
 /// </summary>
 public sealed partial class CheckpointStore
 {
@@ -15,7 +16,7 @@ public sealed partial class CheckpointStore
 
     public CheckpointStore(string directory, int keep = 3)
     {
-        if (keep < 1) throw new ArgumentOutOfRangeException(nameof(keep), "keep at least one checkpoint");
+        if (keep < 2) throw new ArgumentOutOfRangeException(nameof(keep), "keep at least two checkpoints (the previous one is the fallback for a damaged latest)");
         Directory = directory;
         Keep = keep;
     }
@@ -67,12 +68,38 @@ public sealed partial class CheckpointStore
     }
 
     /// <summary>Restores the latest checkpoint into state; false (state untouched) when there is none.</summary>
-    public bool TryRestoreLatest(TrainingState state)
+    public bool TryRestoreLatest(TrainingState state) => RestoreNewestIntact(state) != null;
+
+    /// <summary>
+    /// Restores the newest checkpoint that passes its checksum: the one "latest" names, then the others newest
+    /// first. A damaged one is reported through <paramref name="warn"/> (naming the file and the problem) and
+    /// skipped; it is overwritten when training reaches its step again. Returns the path restored, or null (state
+    /// untouched) when there is no checkpoint. When every checkpoint is damaged, the newest one's error is thrown:
+    /// silently restarting a long run from step 0 would lose more than it saves.
+    /// </summary>
+    public string? RestoreNewestIntact(TrainingState state, Action<string>? warn = null)
     {
-        var p = Latest;
-        if (p == null) return false;
-        Checkpoint.Restore(p, state);
-        return true;
+        var latest = Latest;
+        if (latest == null) return null;
+        var candidates = new List<string> { latest };
+        candidates.AddRange(List().Select(c => c.Path).Reverse().Where(p => p != latest));
+        UnsupException? first = null;
+        foreach (var path in candidates)
+        {
+            CheckpointData data;
+            try { data = Checkpoint.Read(path); }
+            catch (UnsupException e)
+            {
+                first ??= e;
+                warn?.Invoke($"warning: {e.Message}; skipping it");
+                continue;
+            }
+            // a checkpoint that reads but does not fit the model is a configuration error, not damage: no fallback
+            using (data) data.ApplyTo(state);
+            if (path != latest) warn?.Invoke($"warning: resuming from the previous checkpoint {path} (step {state.Step})");
+            return path;
+        }
+        throw new UnsupException($"{first!.Message}; no intact checkpoint in {Directory} to resume from", first);
     }
 
     void Prune(long current)

@@ -46,7 +46,8 @@ public sealed class RunFolder
     public static RunFolder Create(string root, object config, int keepCheckpoints = 3)
     {
         var run = new RunFolder(root, keepCheckpoints);
-        if (File.Exists(run.ConfigPath) || Directory.Exists(run.CheckpointsDir))
+        // an empty checkpoints/ without config.json is what a kill right after starting leaves: not yet a run
+        if (File.Exists(run.ConfigPath) || run.Checkpoints.List().Count > 0)
             throw UnsupException.ForFile(root, "already holds a training run; continue it with --resume, or choose another output folder");
         try
         {
@@ -92,10 +93,14 @@ public sealed class RunFolder
     /// The resume step: restores the latest checkpoint into <paramref name="state"/> (false when the run was
     /// killed before its first one: start from scratch) and drops metrics lines past its step.
     /// </summary>
-    public bool Resume(TrainingState state)
+    public bool Resume(TrainingState state) => Resume(state, null) != null;
+
+    /// <summary>As <see cref="Resume(TrainingState)"/>, falling back past damaged checkpoints (each reported through
+    /// <paramref name="warn"/>); returns the checkpoint restored, or null when starting from scratch.</summary>
+    public string? Resume(TrainingState state, Action<string>? warn)
     {
-        bool restored = Checkpoints.TryRestoreLatest(state);
-        Metrics.TruncateAfter(restored ? state.Step : 0);
+        var restored = Checkpoints.RestoreNewestIntact(state, warn);
+        Metrics.TruncateAfter(restored != null ? state.Step : 0);
         return restored;
     }
 }

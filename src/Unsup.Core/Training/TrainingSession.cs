@@ -20,6 +20,8 @@ public sealed class TrainingSessionOptions
     public TimeSpan? ProgressInterval { get; init; }
     /// <summary>The ranks training together (default: <see cref="Communicator.World"/>): rank 0 alone writes the run folder.</summary>
     public Communicator? Comm { get; init; }
+    /// <summary>Warnings (a damaged checkpoint skipped on resume): shown even with --quiet; default stderr.</summary>
+    public TextWriter? Warnings { get; init; }
 }
 
 /// <summary>
@@ -45,8 +47,11 @@ public sealed class TrainingSession : IDisposable
     readonly TrainingSessionOptions _o;
     readonly TextWriter _log;
 
-    TrainingSession(TrainingSessionOptions o, TrainingState state, RunFolder run, bool resumed)
+    readonly RunLock? _lock;
+
+    TrainingSession(TrainingSessionOptions o, TrainingState state, RunFolder run, RunLock? runLock, bool resumed)
     {
+        _lock = runLock;
         _o = o;
         _log = o.Log ?? Console.Out;
         State = state;
@@ -79,27 +84,40 @@ public sealed class TrainingSession : IDisposable
         if (options.TotalSteps < 1) throw new UnsupException($"the run needs at least one step (got {options.TotalSteps})");
         if (options.CheckpointEvery < 1) throw new UnsupException($"--checkpoint-every {options.CheckpointEvery}: must be at least 1");
         var comm = options.Comm ?? Communicator.World;
-        RunFolder run;
-        bool resumed;
-        if (comm.IsRoot)
+        // the lock comes first (rank 0's, the one writer): the check for an existing run and the resume must not race
+        // with another process writing the folder
+        var runLock = comm.IsRoot ? RunLock.Acquire(options.RunDir) : null;
+        try
         {
-            run = RunFolder.CreateOrOpen(options.RunDir, options.Config, options.Resume, options.KeepCheckpoints);
-            resumed = options.Resume && run.Resume(state);
-            comm.Barrier();
+            RunFolder run;
+            var warnings = new List<string>();
+            string? from = null;
+            if (comm.IsRoot)
+            {
+                run = RunFolder.CreateOrOpen(options.RunDir, options.Config, options.Resume, options.KeepCheckpoints);
+                from = options.Resume ? run.Resume(state, warnings.Add) : null;
+                comm.Barrier();
+            }
+            else
+            {
+                // rank 0 made (or resumed and trimmed) the run first; the others take the same newest intact checkpoint
+                comm.Barrier();
+                run = RunFolder.Open(options.RunDir, options.KeepCheckpoints);
+                from = options.Resume ? run.Resume(state, _ => { }) : null;
+            }
+            var session = new TrainingSession(options, state, run, runLock, from != null);
+            if (session.Writes)
+            {
+                var warn = options.Warnings ?? Console.Error;
+                foreach (var w in warnings) { warn.WriteLine(w); warn.Flush(); }
+                if (options.Resume)
+                    session.Progress.Message(from != null
+                        ? $"resumed {run.Root} from {from} (step {state.Step})"
+                        : $"{run.Root} has no checkpoint yet; starting from step 0");
+            }
+            return session;
         }
-        else
-        {
-            // rank 0 made (or resumed and trimmed) the run first; the others read the same checkpoint, so every rank starts equal
-            comm.Barrier();
-            run = RunFolder.Open(options.RunDir, options.KeepCheckpoints);
-            resumed = options.Resume && run.Checkpoints.TryRestoreLatest(state);
-        }
-        var session = new TrainingSession(options, state, run, resumed);
-        if (options.Resume && session.Writes)
-            session.Progress.Message(resumed
-                ? $"resumed {run.Root} from {run.Checkpoints.Latest} (step {state.Step})"
-                : $"{run.Root} has no checkpoint yet; starting from step 0");
-        return session;
+        catch { runLock?.Dispose(); throw; }
     }
 
     /// <summary>
@@ -117,8 +135,19 @@ public sealed class TrainingSession : IDisposable
         return null;
     }
 
-    /// <summary>Saves a checkpoint now (e.g. at the end of an epoch).</summary>
-    public string SaveCheckpoint() => Writes ? Run.Checkpoints.Save(State) : Run.Checkpoints.PathFor(State.Step);
+    /// <summary>Saves a checkpoint now (e.g. at the end of an epoch); only rank 0 writes. A failed write (disk full, file
+    /// too large) stops the run with a message naming the file and how to continue; the temp file is gone, earlier
+    /// checkpoints intact.</summary>
+    public string SaveCheckpoint()
+    {
+        if (!Writes) return Run.Checkpoints.PathFor(State.Step);
+        try { return Run.Checkpoints.Save(State); }
+        catch (UnsupException e) when (e.InnerException is IOException)
+        {
+            throw new UnsupException($"{e.Message}; the run stopped at step {State.Step} without this checkpoint " +
+                $"(last complete one: {Run.Checkpoints.Latest ?? "none"}). Free some space, then continue with --resume {Run.Root}", e);
+        }
+    }
 
     /// <summary>Plots the named metrics to plots/loss.png (+ one PNG per extra series group) and writes summary.json.</summary>
     public void Finish(object summary, IReadOnlyList<string> plotSeries, string plotName = "loss")
@@ -130,5 +159,10 @@ public sealed class TrainingSession : IDisposable
         Run.WriteSummary(summary);
     }
 
-    public void Dispose() => Progress.Dispose();
+    /// <summary>Stops the progress display and releases the run folder's lock.</summary>
+    public void Dispose()
+    {
+        Progress.Dispose();
+        _lock?.Dispose();
+    }
 }

@@ -20,6 +20,8 @@ public sealed record MocoPretrainOptions
     public int? StopAfterEpochs { get; init; }
     /// <summary>Stop at the first step after this wall time (checkpoint, kNN, summary; the run stays resumable).</summary>
     public TimeSpan? TimeLimit { get; init; }
+    /// <summary>Checkpoint every this many steps (null = at every epoch end); fault tests checkpoint every step.</summary>
+    public long? CheckpointEvery { get; init; }
     public TextWriter? Log { get; init; }
     /// <summary>Ranks training together (default <see cref="Communicator.World"/>); rank 0 alone writes the run folder and runs the kNN monitor.</summary>
     public Communicator? Comm { get; init; }
@@ -51,7 +53,7 @@ public static class MocoPretraining
         using var session = TrainingSession.Start(new TrainingSessionOptions
         {
             RunDir = o.RunDir, Config = config, Resume = o.Resume, Label = "moco",
-            TotalSteps = trainer.TotalSteps, CheckpointEvery = stepsPerEpoch,
+            TotalSteps = trainer.TotalSteps, CheckpointEvery = o.CheckpointEvery ?? stepsPerEpoch,
             Progress = o.Progress, Log = o.Log, Comm = trainer.Comm,
         }, state);
         var run = session.Run;

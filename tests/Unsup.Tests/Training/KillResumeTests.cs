@@ -10,41 +10,13 @@ namespace Unsup.Tests.Training;
 [Collection(TorchRngSerial.Name)]
 public class KillResumeTests
 {
-    static readonly string Unsup = Path.Combine(AppContext.BaseDirectory, "unsup.dll");
+    static Process Start(params string[] args) => UnsupProcess.Start(args);
 
-    static Process Start(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add("exec");
-        psi.ArgumentList.Add(Unsup);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["OMP_NUM_THREADS"] = "1";   // same thread count in every run: reductions split identically
-        var p = Process.Start(psi)!;
-        p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        return p;
-    }
-
-    static void RunToEnd(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add("exec");
-        psi.ArgumentList.Add(Unsup);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["OMP_NUM_THREADS"] = "1";
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var stdout = p.StandardOutput.ReadToEnd();
-        Assert.True(p.WaitForExit(120_000), "unsup did not finish in 2 minutes");
-        Assert.True(p.ExitCode == 0, $"unsup {string.Join(' ', args)} exited {p.ExitCode}:\n{stdout}\n{err.Result}");
-    }
+    static void RunToEnd(params string[] args) => UnsupProcess.RunOk(args);
 
     [Fact]
     public void Sigkill_between_checkpoints_then_resume_gives_the_uninterrupted_weights()
     {
-        Assert.True(File.Exists(Unsup), $"{Unsup} missing (the test project references Unsup.Cli)");
         using var dir = TestData.Temp();
         string[] common = ["dev", "dummy-train", "--steps", "60", "--checkpoint-every", "10", "--seed", "7", "--quiet"];
 

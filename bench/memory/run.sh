@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Memory over a long run: 2,000 MoCo steps (ResNet-18 width 8, 28 px Fashion-MNIST, batch 64) and 500 SYMNet
+# training steps (3D, the OASIS pair at 4 mm: 40x48x56; SYM_DOWNSAMPLE=8 for 20x24x28), sampling the process's resident memory (VmRSS) every
+# 2 s. Growth = (median RSS of the last 10 % of samples) / (median of the first 10 % after warm-up) - 1, where
+# warm-up is the first 20 % of the run. Writes bench/results/memory.md.
+# Usage: bench/memory/run.sh [moco-steps] [symnet-steps]      (defaults 2000 500; UNSUP_DATA as for the tests)
+#        PARTS=symnet OUT=/tmp/m.md bench/memory/run.sh    runs one part only (PARTS: "moco symnet" by default)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+moco_steps=${1:-2000}; sym_steps=${2:-500}
+export OMP_WAIT_POLICY=PASSIVE DOTNET_CLI_TELEMETRY_OPTOUT=1
+: "${UNSUP_DATA:=$PWD/../shared/data}"; export UNSUP_DATA
+dotnet build src/Unsup.Cli -c Release -nologo -v quiet >/dev/null
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+# run a private copy of the managed build so rebuilding the tree meanwhile cannot pull files from under it
+bin=$(dirname "$(ls src/Unsup.Cli/bin/Release/net*/unsup.dll | head -n1)")
+# (natives linked, except libLibTorchSharp.so: the build re-copies and ELF-patches it, so it is briefly unloadable)
+nat=runtimes/linux-x64/native
+mkdir -p "$work/cli/$nat"; cp "$bin"/*.dll "$bin"/*.json "$work/cli/"
+for f in "$bin/$nat"/*; do ln -s "$PWD/$f" "$work/cli/$nat/"; done
+rm "$work/cli/$nat/libLibTorchSharp.so"; cp "$bin/$nat/libLibTorchSharp.so" "$work/cli/$nat/"
+cli=(dotnet exec "$work/cli/unsup.dll")
+out=${OUT:-bench/results/memory.md}
+parts=${PARTS:-moco symnet}
+
+# run NAME CMD...: runs CMD, samples RSS into $work/NAME.rss ("seconds kB"), prints "min warm end growth% seconds"
+sample() {
+  local name=$1; shift
+  "$@" >"$work/$name.log" 2>&1 & local pid=$!
+  local t0=$SECONDS
+  while kill -0 "$pid" 2>/dev/null; do
+    awk -v t=$((SECONDS - t0)) '/^VmRSS/ {print t, $2}' "/proc/$pid/status" 2>/dev/null >>"$work/$name.rss" || true
+    sleep 2
+  done
+  wait "$pid" || { echo "$name failed:" >&2; tail -n 20 "$work/$name.log" >&2; exit 1; }
+  python3 - "$work/$name.rss" $((SECONDS - t0)) <<'PY'
+import sys, statistics as st
+rows = [tuple(map(int, l.split())) for l in open(sys.argv[1]) if l.strip()]
+kb = [r[1] for r in rows]; n = len(kb); w = max(1, n // 5); tenth = max(1, n // 10)
+warm = st.median(kb[w:w + tenth]); end = st.median(kb[-tenth:])
+print(f"{n} {min(kb)/1024:.0f} {max(kb)/1024:.0f} {warm/1024:.0f} {end/1024:.0f} {100*(end/warm-1):+.1f} {sys.argv[2]}")
+PY
+}
+
+batches=$(( (moco_steps + 99) / 100 ))
+moco=(moco pretrain --data fashion-mnist --max-images 6400 --preset cifar --arch resnet18 --width 8 --batch-size 64
+      --symmetric false --epochs "$batches" --knn-every 0 --threads 2 --quiet --out "$work/moco")
+mn=- mmin=- mmax=- mwarm=- mend=- mgrowth=- msec=-; sn=- smin=- smax=- swarm=- send=- sgrowth=- ssec=-
+[[ " $parts " != *" moco "* ]] || read -r mn mmin mmax mwarm mend mgrowth msec < <(sample moco "${cli[@]}" "${moco[@]}")
+sym=(symnet train --images "$work/pair.txt" --downsample "${SYM_DOWNSAMPLE:-4}" --steps "$sym_steps" --checkpoint-every 100 --threads 2 --quiet --out "$work/symnet")
+printf '%s\n' "$UNSUP_DATA/brain/oasis_pair_A.nii.gz" "$UNSUP_DATA/brain/oasis_pair_B.nii.gz" >"$work/pair.txt"
+[[ " $parts " != *" symnet "* ]] || read -r sn smin smax swarm send sgrowth ssec < <(sample symnet "${cli[@]}" "${sym[@]}")
+
+mkdir -p bench/results
+cat >"$out" <<MD
+# Memory over long runs
+
+\`bench/memory/run.sh $moco_steps $sym_steps\` on $(nproc) cores ($(date -u +%Y-%m-%d), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end).
+Resident memory (VmRSS) sampled every 2 s; warm-up = the first 20 % of the samples; growth = median of the last 10 %
+of samples over the median of the 10 % right after warm-up.
+
+| run | steps | time | samples | RSS min / max MB | after warm-up MB | at the end MB | growth |
+|---|---|---|---|---|---|---|---|
+| MoCo pretrain (ResNet-18 w8, 28 px, batch 64, K 4096, checkpoint every 100 steps) | $moco_steps | ${msec} s | $mn | $mmin / $mmax | $mwarm | $mend | **${mgrowth} %** |
+| SYMNet train (3D OASIS pair / ${SYM_DOWNSAMPLE:-4}, C 7, checkpoint every 100 steps) | $sym_steps | ${ssec} s | $sn | $smin / $smax | $swarm | $send | **${sgrowth} %** |
+
+Commands (with \`unsup\` = \`dotnet exec src/Unsup.Cli/bin/Release/net10.0/unsup.dll\`):
+
+    unsup ${moco[*]//$work/\$TMP}
+    unsup ${sym[*]//$work/\$TMP}
+MD
+cat "$out"
