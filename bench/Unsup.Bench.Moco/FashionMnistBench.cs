@@ -77,7 +77,7 @@ public static class FashionMnistBench
         var table = new ResultTable("", "kNN top-1 (test)");
         table.Add($"raw pixels (bank {bankSize})", $"{raw:P2}");
         table.Add($"encoder at random initialisation", $"{init:P2}");
-        table.Add($"after {total.Elapsed.TotalMinutes:F1} min of training (epoch {epochsDone})", $"**{last:P2}**");
+        table.Add($"after {total.Elapsed.TotalMinutes:F1} min of training ({epochsDone} full epochs)", $"**{last:P2}**");
         table.Write(Path.Combine(outDir, "fashion-mnist.md"), "MoCo on Fashion-MNIST (unsup-bench-moco fashion-mnist)",
         [
             $"Width {width}, batch {batch}, {trainCount} training images, bank {bankSize}, {testSize} test queries, k = 200, t = 0.1; " +

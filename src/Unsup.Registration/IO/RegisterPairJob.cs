@@ -89,6 +89,8 @@ public static class RegisterPairJob
         var movingMask = o.MovingMaskPath is null ? null : RegistrationInputs.ReadMask(o.MovingMaskPath, o.MovingPath, movingImg);
         var fixedIn = fixedMask is null ? fixedVox : fixedVox * fixedMask;
         var movingIn = movingMask is null ? movingVox : movingVox * movingMask;
+        // on one grid without an affine step nothing moves the images together first: refuse a pair that does not overlap
+        if (sameGrid && !affine) RegistrationInputs.CheckSameGrid(o.FixedPath, fixedIn, o.MovingPath, movingIn);
         var movingLabels = o.MovingLabelsPath is null ? null : RegistrationInputs.ReadLabels(o.MovingLabelsPath, movingVox.shape);
         var fixedLabels = o.FixedLabelsPath is null ? null : RegistrationInputs.ReadLabels(o.FixedLabelsPath, fixedVox.shape);
         if (!Directory.Exists(o.OutDir))

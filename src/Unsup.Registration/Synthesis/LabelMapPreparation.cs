@@ -69,7 +69,7 @@ public static class LabelMapPreparation
                 using var lab = SymNetTrainingData.CheckIntegerLabels(data, path).to(ScalarType.Int32);
                 maps.Add(geometry.BrainOnly ? BrainOnly(lab) : lab.alias());
                 if (!(maps[^1] != 0).any().item<bool>())
-                    throw UnsupException.ForFile(path, "is an empty label map: every voxel is background 0" +
+                    throw UnsupException.ForFile(path, "is an empty label map: it holds no brain label, every voxel is background 0" +
                         (geometry.BrainOnly ? " after skull stripping (labels >= 500 and 24 removed)" : "") + ", so there is nothing to synthesise");
                 affines.Add(affine);
             }
