@@ -9,17 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 moco_steps=${1:-2000}; sym_steps=${2:-500}
 export OMP_WAIT_POLICY=PASSIVE DOTNET_CLI_TELEMETRY_OPTOUT=1
-: "${UNSUP_DATA:=$PWD/../shared/data}"; export UNSUP_DATA
-dotnet build src/Unsup.Cli -c Release -nologo -v quiet >/dev/null
-work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-# run a private copy of the managed build so rebuilding the tree meanwhile cannot pull files from under it
-bin=$(dirname "$(ls src/Unsup.Cli/bin/Release/net*/unsup.dll | head -n1)")
-# (natives linked, except libLibTorchSharp.so: the build re-copies and ELF-patches it, so it is briefly unloadable)
-nat=runtimes/linux-x64/native
-mkdir -p "$work/cli/$nat"; cp "$bin"/*.dll "$bin"/*.json "$work/cli/"
-for f in "$bin/$nat"/*; do ln -s "$PWD/$f" "$work/cli/$nat/"; done
-rm "$work/cli/$nat/libLibTorchSharp.so"; cp "$bin/$nat/libLibTorchSharp.so" "$work/cli/$nat/"
-cli=(dotnet exec "$work/cli/unsup.dll")
+source bench/lib/private-cli.sh   # builds the CLI; sets work (temp, removed on exit) and cli (a private copy)
 out=${OUT:-bench/results/memory.md}
 parts=${PARTS:-moco symnet}
 
