@@ -12,7 +12,7 @@ data="${UNSUP_DATA:-$root/../shared/data}"
 py="${UNSUP_PYTHON:-/usr/bin/python3}"
 raw="$root/bench/results/speed.jsonl"
 export OMP_WAIT_POLICY=PASSIVE DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-export UNSUP_SYMNET_REFERENCE_DIR="${UNSUP_SYMNET_REFERENCE_DIR:-$root/tests/Unsup.Tests/Registration/reference}"
+export UNSUP_SYMNET_REFERENCE_DIR="${UNSUP_SYMNET_REFERENCE_DIR:-$root/tests/Unsup.Tests/Registration/Model/reference}"
 
 dotnet build "$root/bench/Unsup.Bench.Speed/Unsup.Bench.Speed.csproj" -c Release -nologo -v quiet >/dev/null
 us=(dotnet "$root/bench/Unsup.Bench.Speed/bin/Release/net10.0/unsup-bench-speed.dll")

@@ -1,6 +1,7 @@
 using Unsup.Moco;
+using Unsup.Tests.Moco.Weights;
+
 using Unsup.Tests.Cli;
-using Unsup.Tests.MocoUse;
 
 namespace Unsup.Tests.Moco;
 

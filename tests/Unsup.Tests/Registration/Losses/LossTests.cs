@@ -1,0 +1,128 @@
+using Unsup.Registration.Losses;
+using Unsup.Registration.Model;
+using static TorchSharp.torch;
+
+namespace Unsup.Tests.Registration.Losses;
+
+public class LossTests
+{
+    [Fact]
+    public void NccOfImageWithItselfIsTheMinimum()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        var img = rand([1, 1, 20, 22, 24]);
+        using var ncc = new LocalNcc(7);
+        float self = ncc.forward(img, img).item<float>();
+        Assert.Equal(-1.0, self, 3);   // noise has no flat window: every term is var²/(var² + eps) ≈ 1
+        var other = rand([1, 1, 20, 22, 24]);
+        Assert.True(ncc.forward(img, other).item<float>() > self + 0.5);
+        // contrast does not matter to a correlation (an offset would: the zero padding is not offset)
+        Assert.Equal(self, ncc.forward(img, img * 3f).item<float>(), 3);
+        // a slightly shifted copy scores worse than the image itself
+        Assert.True(ncc.forward(img, img.roll(1, 4)).item<float>() > self);
+    }
+
+    [Fact]
+    public void SeparableBoxFilterEqualsOfficialFullWindowConvolution()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(4);
+        var i = rand([2, 1, 12, 13, 14], dtype: ScalarType.Float64);
+        var j = (i + 0.3 * rand([2, 1, 12, 13, 14], dtype: ScalarType.Float64)).sqrt();
+        foreach (int w in new[] { 5, 7 })
+        {
+            using var ncc = new LocalNcc(w);
+            double mine = ncc.forward(i, j).item<double>();
+            Assert.Equal(OfficialNcc(i, j, w), mine, 10);
+        }
+        // 2D, window 5
+        var i2 = rand([1, 1, 17, 19], dtype: ScalarType.Float64);
+        var j2 = i2.square();
+        using var ncc2 = new LocalNcc(5);
+        Assert.Equal(OfficialNcc(i2, j2, 5), ncc2.forward(i2, j2).item<double>(), 10);
+    }
+
+    // the official formula with one full w^nd convolution per statistic
+    static double OfficialNcc(Tensor I, Tensor J, int w)
+    {
+        int nd = (int)I.dim() - 2;
+        var kshape = Enumerable.Repeat((long)w, nd).Prepend(1L).Prepend(1L).ToArray();
+        var weight = ones(kshape, dtype: I.dtype);
+        Tensor Conv(Tensor t) => nd == 3 ? nn.functional.conv3d(t, weight, padding: [w / 2, w / 2, w / 2]) : nn.functional.conv2d(t, weight, padding: [w / 2, w / 2]);
+        var iS = Conv(I); var jS = Conv(J); var i2 = Conv(I * I); var j2 = Conv(J * J); var ij = Conv(I * J);
+        double n = Math.Pow(w, nd);
+        var uI = iS / n; var uJ = jS / n;
+        var cross = ij - uJ * iS - uI * jS + uI * uJ * n;
+        var iv = i2 - 2 * uI * iS + uI * uI * n;
+        var jv = j2 - 2 * uJ * jS + uJ * uJ * n;
+        return -(cross * cross / (iv * jv + 1e-5)).mean().item<double>();
+    }
+
+    [Fact]
+    public void RegularisersHaveKnownValues()
+    {
+        using var scope = NewDisposeScope();
+        // a linear ramp along W with slope 2 in channel 0: squared difference 4 along W only
+        var ramp = (arange(8, dtype: ScalarType.Float32) * 2).reshape(1, 1, 1, 1, 8).expand(1, 3, 8, 8, 8).contiguous();
+        ramp[.., 1..] = zeros([1, 2, 8, 8, 8]);
+        // mean over the W differences: channel 0 contributes 4, channels 1, 2 zero → 4/3, then /3 axes
+        Assert.Equal(4.0 / 3 / 3, RegularizationLosses.Smoothness(ramp).item<float>(), 5);
+
+        var f1 = full(new long[] { 1, 3, 4, 4, 4 }, 2f);
+        var f2 = full(new long[] { 1, 3, 4, 4, 4 }, -0.5f);
+        Assert.Equal(1.5, RegularizationLosses.Magnitude(f1, f2).item<float>(), 5);
+
+        // no folding → zero penalty; a reflection along W (u_w = -2w) → det -1 → penalty 1
+        Assert.Equal(0f, RegularizationLosses.NegativeJacobian(zeros([1, 3, 6, 6, 6])).item<float>());
+        var w = arange(6, dtype: ScalarType.Float32).reshape(1, 1, 6).expand(6, 6, 6);
+        var flip = stack([-2 * w, zeros([6, 6, 6]), zeros([6, 6, 6])], 0).unsqueeze(0);
+        Assert.Equal(1f, RegularizationLosses.NegativeJacobian(flip).item<float>(), 5);
+    }
+
+    [Fact]
+    public void SymNetLossGivesFiniteGradientsAndDefaultWeights()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(11);
+        using var model = new SymNet(startChannels: 3);
+        var x = rand([1, 1, 16, 16, 32]);
+        var y = x.roll(2, 3) * 0.9f + 0.05f * rand([1, 1, 16, 16, 32]);
+        using var loss = new SymNetLoss();
+        Assert.Equal((100.0, 3.0, 0.1, 7), (loss.JacobianWeight, loss.SmoothnessWeight, loss.MagnitudeWeight, loss.Window));
+
+        using var fields = SymNetPipeline.Forward(model, x, y);
+        using var terms = loss.Compute(x, y, fields);
+        Assert.True(float.IsFinite(terms.Total.item<float>()));
+        Assert.InRange(terms.MidSimilarity.item<float>(), -1f, 0f);
+        Assert.InRange(terms.FullSimilarity.item<float>(), -2f, 0f);
+        double expected = terms.MidSimilarity.item<float>() + terms.FullSimilarity.item<float>()
+            + 0.1 * terms.Magnitude.item<float>() + 100 * terms.Jacobian.item<float>() + 3 * terms.Smoothness.item<float>();
+        Assert.Equal(expected, terms.Total.item<float>(), 4);
+
+        terms.Total.backward();
+        int withGrad = 0;
+        foreach (var (name, p) in model.named_parameters())
+        {
+            Assert.NotNull(p.grad);
+            Assert.True(p.grad!.isfinite().all().item<bool>(), $"non-finite gradient in {name}");
+            if (p.grad.abs().sum().item<float>() > 0) withGrad++;
+        }
+        Assert.True(withGrad > 40, $"only {withGrad} parameters received a gradient");
+    }
+
+    [Fact]
+    public void TwoDimensionalLossUsesWindowFive()
+    {
+        using var scope = NewDisposeScope();
+        using var model = new SymNet(startChannels: 2, dims: 2);
+        var x = rand([2, 1, 32, 48]);
+        var y = rand([2, 1, 32, 48]);
+        using var loss = new SymNetLoss(dims: 2);
+        Assert.Equal(5, loss.Window);
+        using var fields = SymNetPipeline.Forward(model, x, y);
+        using var terms = loss.Compute(x, y, fields);
+        terms.Total.backward();
+        Assert.True(float.IsFinite(terms.Total.item<float>()));
+    }
+}
