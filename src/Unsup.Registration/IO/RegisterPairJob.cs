@@ -56,6 +56,8 @@ public sealed record RefinementSummary(int Steps, double LearningRate, double Lo
 /// affine), forward and inverse displacement fields (NIfTI vector images X,Y,Z,1,3 in voxels, channel 0 along the
 /// last array axis as the official code), warped labels, summary.json and an overview PNG. The weights may be a
 /// .pth state_dict, an Unsup checkpoint or a run folder of `unsup symnet train`; their architecture sets the model.
+/// This class reads and checks the inputs and picks the path: <see cref="SameGridPairRegistration"/> (the official
+/// inference on one grid) or <see cref="WorldPairRegistration"/> (different grids or an affine step).
 /// </summary>
 public static class RegisterPairJob
 {
@@ -77,7 +79,7 @@ public static class RegisterPairJob
         RegistrationInputs.CheckIntensities(o.MovingPath, movingVox);
         var fixedHasOrientation = VolumeGeometry.HasOrientation(fixedImg.Header);
         var movingHasOrientation = VolumeGeometry.HasOrientation(movingImg.Header);
-        // Same shape and either the same world placement or none at all (nothing to resample by): today's same-grid path.
+        // Same shape and either the same world placement or none at all (nothing to resample by): the same-grid path.
         bool sameGrid = fixedVox.shape.SequenceEqual(movingVox.shape) &&
             ((!fixedHasOrientation && !movingHasOrientation) ||
              (fixedHasOrientation && movingHasOrientation && VolumeGeometry.Of(fixedImg, o.FixedPath).SameGrid(VolumeGeometry.Of(movingImg, o.MovingPath))));
@@ -93,119 +95,26 @@ public static class RegisterPairJob
         if (sameGrid && !affine) RegistrationInputs.CheckSameGrid(o.FixedPath, fixedIn, o.MovingPath, movingIn);
         var movingLabels = o.MovingLabelsPath is null ? null : RegistrationInputs.ReadLabels(o.MovingLabelsPath, movingVox.shape);
         var fixedLabels = o.FixedLabelsPath is null ? null : RegistrationInputs.ReadLabels(o.FixedLabelsPath, fixedVox.shape);
+        bool createdFolder = false;
         if (!Directory.Exists(o.OutDir))
         {
-            try { Directory.CreateDirectory(o.OutDir); }
+            try { Directory.CreateDirectory(o.OutDir); createdFolder = true; }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw UnsupException.ForFile(o.OutDir, $"cannot create the output folder ({e.Message})", e); }
         }
-        var outputs = new Dictionary<string, string>();
-        string Out(string key, string name) => outputs[key] = Path.Combine(o.OutDir, name);
-
-        if (sameGrid && !affine)
-            return SameGrid(o, reg, fixedImg, movingImg, fixedIn, movingIn, movingVox, movingLabels, fixedLabels, outputs, Out, total);
-        VolumeGeometry fixedGrid = fixedGeom!, movingGrid = movingGeom!;
-
-        // Images on different grids (or an affine asked for): everything happens in world coordinates.
-        double[,] fixedToMoving = Matrix4.Identity();
-        double[] centre = WorldResampler.CentreOfMass(fixedIn, fixedGrid);
-        double? secondsAffine = null;
-        if (affine)
+        var pair = new PairInputs(o, reg, fixedImg, movingImg, fixedVox, movingVox, fixedIn, movingIn, fixedLabels, movingLabels, total);
+        try
         {
-            var a = AffineRegistration.Register(fixedIn, fixedGrid, movingIn, movingGrid, o.AffineOptions);
-            fixedToMoving = a.FixedToMoving; centre = a.Centre; secondsAffine = a.Seconds;
-            ItkTransformFiles.WriteAffine(Out("affine_itk", "affine_itk.txt"), fixedToMoving, a.Centre);
+            var summary = sameGrid && !affine
+                ? SameGridPairRegistration.Run(pair)
+                : WorldPairRegistration.Run(pair, fixedGeom!, movingGeom!, affine);
+            AtomicFile.WriteAllText(Path.Combine(o.OutDir, "summary.json"), JsonSerializer.Serialize(summary, Json));
+            return summary;
         }
-        var network = o.Network.CentredAt(centre);
-        using var w = WorldSpaceRegistration.Register(reg, fixedIn, fixedGrid, movingIn, movingGrid, fixedToMoving, network);
-
-        var moved = WorldResampler.Sample(movingVox, w.FixedToMovingVoxels);
-        VolumeFile.Write(Out("moved", "moved.nii.gz"), fixedImg.Like(moved.clone()));
-        var forward = WorldSpaceRegistration.ToVoxelDisplacement(WorldResampler.Transform(w.FixedToMovingWorld, Matrix4.Inverse(fixedGrid.Affine)));
-        var inverse = WorldSpaceRegistration.ToVoxelDisplacement(w.MovingToFixedVoxels);
-        VolumeFile.Write(Out("forward_field", "forward_field.nii.gz"), fixedImg.VectorFieldLike(DisplacementLayout.ToChannelsLast(forward)[0]));
-        VolumeFile.Write(Out("inverse_field", "inverse_field.nii.gz"), movingImg.VectorFieldLike(DisplacementLayout.ToChannelsLast(inverse)[0]));
-        var fieldItk = Out("forward_field_itk", "forward_field_itk.nii.gz");
-        var fieldElastix = Out("transformix_field", "transformix_field.nii.gz");
-        using (var disp = w.FixedToMovingWorld - WorldResampler.WorldPoints(fixedGrid))
+        catch (NonFiniteFieldException) when (createdFolder && !Directory.EnumerateFileSystemEntries(o.OutDir).Any())
         {
-            ItkTransformFiles.WriteDisplacementField(fieldItk, fixedImg, disp);
-            ItkTransformFiles.WriteDisplacementField(fieldElastix, fixedImg, disp, NiftiIntent.Vector);
+            Directory.Delete(o.OutDir);   // the folder this run made holds nothing: leave no trace of the failed run
+            throw;
         }
-        ItkTransformFiles.WriteElastixField(Out("transformix", "transformix_field.txt"), fieldElastix, fixedImg);
-        ItkTransformFiles.WriteElastixField(Out("transformix_labels", "transformix_field_labels.txt"), fieldElastix, fixedImg, labels: true);
-
-        Tensor? movedLabels = null;
-        if (movingLabels is not null)
-        {
-            movedLabels = WorldResampler.Sample(movingLabels, w.FixedToMovingVoxels);
-            VolumeFile.Write(Out("moved_labels", "moved_labels.nii.gz"), fixedImg.Like(movedLabels.to(ScalarType.Int32), NiftiIntent.Label));
-        }
-        var deformation = RegistrationEvaluation.Evaluate(w.NetworkForward, w.NetworkInverse);
-        double? meanDice = null, before = null; Dictionary<string, double>? perLabel = null;
-        if (movingLabels is not null && fixedLabels is not null)
-        {
-            var ids = Dice.Labels(fixedLabels);
-            var d = Dice.PerLabel(movedLabels!, fixedLabels, ids);
-            perLabel = ids.Select((id, i) => (id, d[i])).ToDictionary(x => x.id.ToString(), x => x.Item2);
-            meanDice = Dice.Mean(movedLabels!, fixedLabels, ids);
-            // before: the moving labels where they lie in the world, on the fixed grid
-            var asIs = WorldResampler.Sample(movingLabels, WorldResampler.Transform(WorldResampler.WorldPoints(fixedGrid), Matrix4.Inverse(movingGrid.Affine)));
-            before = Dice.Mean(asIs, fixedLabels, ids);
-        }
-        if (o.Overview)
-        {
-            var movingAsIs = WorldResampler.Sample(movingVox, WorldResampler.Transform(WorldResampler.WorldPoints(fixedGrid), Matrix4.Inverse(movingGrid.Affine)));
-            RegistrationOverview.Write(Out("overview", "overview.png"), fixedVox, movingAsIs, moved, forward);
-        }
-        var summary = new RegisterPairSummary(
-            Path.GetFullPath(o.FixedPath), Path.GetFullPath(o.MovingPath), Path.GetFullPath(o.WeightsPath),
-            w.SecondsNetwork, total.Elapsed.TotalSeconds,
-            deformation.PercentNonPositiveJacobian, deformation.StdLogJacobian, deformation.InverseConsistencyError,
-            meanDice, before, perLabel, outputs,
-            Geometry: $"world: resampled into a {string.Join("x", network.Shape)} grid at {o.Network.SpacingMm} mm" + (affine ? " after affine alignment" : ""),
-            SecondsAffine: secondsAffine);
-        AtomicFile.WriteAllText(Path.Combine(o.OutDir, "summary.json"), JsonSerializer.Serialize(summary, Json));
-        return summary;
-    }
-
-    /// <summary>Both images on one grid and no affine: the network runs on the images as they are (the official inference).</summary>
-    static RegisterPairSummary SameGrid(RegisterPairOptions o, SymNetRegistration reg, NiftiImage fixedImg, NiftiImage movingImg,
-        Tensor fixedVox, Tensor movingIn, Tensor movingVox, Tensor? movingLabels, Tensor? fixedLabels,
-        Dictionary<string, string> outputs, Func<string, string, string> Out, System.Diagnostics.Stopwatch total)
-    {
-        using var result = reg.Register(fixedVox, movingIn);
-        var forward = result.Forward.cpu(); var inverse = result.Inverse.cpu();
-
-        // The moved image keeps the moving image's intensities (not the normalised ones the network saw).
-        var moved = SpatialTransformer.Warp(movingVox.reshape([1, 1, .. movingVox.shape]), forward)[0, 0];
-        NiftiWriter.Write(Out("moved", "moved.nii.gz"), fixedImg.Like(moved.clone()));
-        NiftiWriter.Write(Out("forward_field", "forward_field.nii.gz"), fixedImg.VectorFieldLike(DisplacementLayout.ToChannelsLast(forward)[0]));
-        NiftiWriter.Write(Out("inverse_field", "inverse_field.nii.gz"), movingImg.VectorFieldLike(DisplacementLayout.ToChannelsLast(inverse)[0]));
-        Tensor? movedLabels = null;
-        if (movingLabels is not null)
-        {
-            movedLabels = SpatialTransformer.Warp(movingLabels.reshape([1, 1, .. movingLabels.shape]), forward, Interpolation.Nearest)[0, 0];
-            NiftiWriter.Write(Out("moved_labels", "moved_labels.nii.gz"), fixedImg.Like(movedLabels.to(ScalarType.Int32), NiftiIntent.Label));
-        }
-
-        bool bothLabels = movingLabels is not null && fixedLabels is not null;
-        var diceIds = bothLabels && o.DiceLabels is DiceLabelChoice choice ? choice.Resolve([movingLabels!, fixedLabels!]) : null;
-        var eval = RegistrationEvaluation.Evaluate(forward, inverse, bothLabels ? movingLabels : null, bothLabels ? fixedLabels : null,
-            labels: diceIds, movedLabels: bothLabels ? movedLabels : null);
-        if (o.Overview) RegistrationOverview.Write(Out("overview", "overview.png"), fixedVox, movingVox, moved, forward);
-        bool dice = !double.IsNaN(eval.MeanDice);
-        var summary = new RegisterPairSummary(
-            Path.GetFullPath(o.FixedPath), Path.GetFullPath(o.MovingPath), Path.GetFullPath(o.WeightsPath),
-            result.Seconds, total.Elapsed.TotalSeconds,
-            eval.PercentNonPositiveJacobian, eval.StdLogJacobian, eval.InverseConsistencyError,
-            dice ? eval.MeanDice : null, dice ? eval.MeanDiceBefore : null,
-            dice ? eval.DicePerLabel.ToDictionary(kv => kv.Key.ToString(), kv => kv.Value) : null,
-            outputs)
-        {
-            Refinement = o.RefineSteps > 0 ? new RefinementSummary(o.RefineSteps, o.RefineLearningRate, reg.Refinement!.LossHistory[0], reg.Refinement!.LossHistory[^1]) : null,
-        };
-        AtomicFile.WriteAllText(Path.Combine(o.OutDir, "summary.json"), JsonSerializer.Serialize(summary, Json));
-        return summary;
     }
 
     public static readonly JsonSerializerOptions Json = new()

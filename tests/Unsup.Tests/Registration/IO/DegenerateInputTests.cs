@@ -101,6 +101,30 @@ public sealed class DegenerateInputTests : IDisposable
         Assert.True(field.Data.isfinite().all().item<bool>());
     }
 
+    [Theory]
+    [InlineData(AffineMode.Off)]   // one grid: the official inference path
+    [InlineData(AffineMode.On)]    // world path (affine, resampled into the network grid)
+    public void NonFiniteFieldsAreRefusedOnBothPathsAndLeaveNoFolder(AffineMode affine)
+    {
+        using var scope = NewDisposeScope();
+        var weights = Path.Combine(_dir, "nan.pth");
+        manual_seed(0);
+        using (var m = new SymNet(2, 3))
+        {
+            using (no_grad()) foreach (var p in m.parameters()) p.fill_(float.NaN);
+            SymNetWeights.Save(m, weights);
+        }
+        var outDir = Path.Combine(_dir, $"nan-{affine}");
+        var e = Assert.Throws<NonFiniteFieldException>(() => RegisterPairJob.Run(new RegisterPairOptions
+        {
+            FixedPath = Volume("a.nii", Blob(8)), MovingPath = Volume("b.nii", Blob(9)), WeightsPath = weights, OutDir = outDir,
+            Overview = false, Affine = affine, Network = new Unsup.Registration.Geometry.NetworkSpace([16, 16, 16], 1.0),
+        }));
+        Assert.Contains("non-finite displacements", e.Message);
+        Assert.Contains("nan.pth", e.Message);
+        Assert.False(Directory.Exists(outDir), "the output folder made for a failed pair was left behind");
+    }
+
     SynthesisRequest Synth(string labels, string outPath) => new()
     {
         LabelMaps = [labels], Out = outPath, Synthesizer = new LabelImageSynthesizer(LabelIntensityPriors.T1SkullStripped()), Seed = 1,
