@@ -71,6 +71,21 @@ public sealed class RunFolder
         return run;
     }
 
+    /// <summary>
+    /// Deletes the temp files (AtomicFile's ".NAME.PID.ID.tmp") a killed process left in the run folder and its
+    /// checkpoints. Only call it holding the run's lock: then no other process can be writing them. Returns the count.
+    /// </summary>
+    public int RemoveStaleTempFiles()
+    {
+        int removed = 0;
+        foreach (var dir in new[] { Root, CheckpointsDir, PlotsDir }.Where(Directory.Exists))
+            foreach (var f in Directory.EnumerateFiles(dir, ".*.tmp"))
+            {
+                try { File.Delete(f); removed++; } catch (IOException) { /* best effort: a temp file is never read */ }
+            }
+        return removed;
+    }
+
     /// <summary>Create, or Open when resuming — the usual first line of a trainer.</summary>
     public static RunFolder CreateOrOpen(string root, object config, bool resume, int keepCheckpoints = 3)
         => resume ? Open(root, keepCheckpoints) : Create(root, config, keepCheckpoints);

@@ -95,6 +95,8 @@ public sealed class TrainingSession : IDisposable
             if (comm.IsRoot)
             {
                 run = RunFolder.CreateOrOpen(options.RunDir, options.Config, options.Resume, options.KeepCheckpoints);
+                // under the lock nobody else writes here: temp files are what a killed run left half-written
+                if (options.Resume) run.RemoveStaleTempFiles();
                 from = options.Resume ? run.Resume(state, warnings.Add) : null;
                 comm.Barrier();
             }

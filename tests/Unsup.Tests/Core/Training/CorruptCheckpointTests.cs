@@ -49,6 +49,28 @@ public class CorruptCheckpointTests
     }
 
     [Fact]
+    public void Resume_removes_the_temp_files_a_killed_run_left_and_keeps_the_checkpoints()
+    {
+        using var dir = TestData.Temp();
+        var root = Path.Combine(dir.Path, "run");
+        Run(root, 20);
+        var store = new CheckpointStore(Path.Combine(root, "checkpoints"));
+        // what a SIGKILL during AtomicFile writes leaves: a half-written checkpoint and a half-written metrics file
+        var halfCheckpoint = Path.Combine(root, "checkpoints", $".step-000030.ckpt.4242.{Guid.NewGuid():N}.tmp");
+        var halfSummary = Path.Combine(root, $".summary.json.4242.{Guid.NewGuid():N}.tmp");
+        File.WriteAllBytes(halfCheckpoint, new byte[100]);
+        File.WriteAllText(halfSummary, "{");
+
+        var resumed = Run(root, 30, resume: true);
+
+        Assert.Equal(20, resumed.StartStep);
+        Assert.False(File.Exists(halfCheckpoint), "the half-written checkpoint of the killed run is still there");
+        Assert.False(File.Exists(halfSummary), "the half-written summary of the killed run is still there");
+        Assert.Empty(Directory.EnumerateFiles(root, "*.tmp", SearchOption.AllDirectories));
+        Assert.True(File.Exists(store.PathFor(30)));
+    }
+
+    [Fact]
     public void Truncated_latest_falls_back_and_all_damaged_is_an_error_naming_the_newest()
     {
         using var dir = TestData.Temp();
