@@ -9,10 +9,11 @@ namespace Unsup.Tests.Moco;
 public class PretrainDefaultsTests
 {
     [Fact]
-    public void Small_images_on_a_cpu_get_the_cifar_preset_stem_and_a_cpu_width()
+    public void Small_images_on_a_cpu_get_the_small_preset_stem_a_cpu_width_and_cpu_epochs()
     {
         var small = MocoDefaults.Choose(null, 28, 60000, gpu: false).Config;
-        Assert.Equal(("cifar", true, "resnet18", MocoDefaults.CpuWidth, 512), (small.Preset, small.CifarStem, small.Arch, small.Width, small.BatchSize));
+        Assert.Equal(("small", true, "resnet18", MocoDefaults.CpuWidth, 256, MocoDefaults.CpuSmallEpochs), (small.Preset, small.CifarStem, small.Arch, small.Width, small.BatchSize, small.Epochs));
+        Assert.Equal((true, 0.2, false, 0.2), (small.Mlp, small.Temperature, small.Symmetric, small.CropScaleMin ?? -1));
 
         var large = MocoDefaults.Choose(null, 96, 5000, gpu: false).Config;
         Assert.Equal(("v2", false, "resnet18", MocoDefaults.CpuWidth), (large.Preset, large.CifarStem, large.Arch, large.Width));
@@ -37,7 +38,7 @@ public class PretrainDefaultsTests
         var before = Directory.GetFileSystemEntries(tmp.Path, "*", SearchOption.AllDirectories).Order().ToArray();
         var r = UnsupProcess.Run(["moco", "pretrain", "--data", "folder:" + data, "--out", run, "--dry-run", "--threads", "1"]);
         Assert.True(r.ExitCode == 0, r.Stderr + r.Stdout);
-        Assert.Contains($"resolved: preset cifar, resnet18 width {MocoDefaults.CpuWidth}, CIFAR stem", r.Stdout);
+        Assert.Contains($"resolved: preset small, resnet18 width {MocoDefaults.CpuWidth}, CIFAR stem", r.Stdout);
         Assert.Contains("batch 16 in 8 BN splits", r.Stdout);
         Assert.Matches(@"estimate: about [0-9.]+ (s|min|h) per epoch \(1 steps of 16; [0-9]+ img/s", r.Stdout);
         Assert.Contains("dry run: nothing written", r.Stdout);
