@@ -1,8 +1,9 @@
 namespace Unsup.Bench.Moco;
 
 /// <summary>
-/// MoCo benchmarks as one console program: `fashion-mnist` (a timed pretraining run, kNN before and after) and
-/// `memory` (peak RSS of a few MoCo steps against the same steps in PyTorch). Each prints a table and writes
+/// MoCo benchmarks as one console program: `fashion-mnist` (a timed pretraining run, kNN before and after),
+/// `supervised` (the same encoder trained with labels) and `memory` (peak RSS of a few MoCo steps against the same
+/// steps in PyTorch). Each prints a table and writes
 /// OUT/&lt;verb&gt;.md (default OUT: bench/results/moco of the repository).
 /// </summary>
 public static class Program
@@ -14,6 +15,8 @@ public static class Program
                  --preview PNG  --raw-k1
                unsup-bench-moco memory [options]          peak RSS of MoCo steps, Unsup vs PyTorch (python3 with torch, torchvision)
                  --steps N (3)  --batch B (256)  --width W (64)  --splits S (8)  --queue K (4096)
+               unsup-bench-moco supervised [options]      the same encoder trained with labels (the supervised upper bound)
+                 --data DIR  --width W (16)  --epochs N (15)  --batch B (256)  --lr LR (0.1)  --crop-min-scale S (0.5)  --minutes M (120)
         common:  --out DIR (default bench/results/moco)  --threads N (2)
         environment: UNSUP_PYTHON (default /usr/bin/python3)
         """;
@@ -30,6 +33,7 @@ public static class Program
             {
                 "fashion-mnist" => FashionMnistBench.Run(options, outDir),
                 "memory" => MemoryBench.Run(options, outDir),
+                "supervised" => SupervisedBench.Run(options, outDir),
                 _ => throw new ArgumentException($"unknown verb '{args[0]}'"),
             };
         }

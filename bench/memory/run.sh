@@ -4,6 +4,7 @@
 # 2 s. Growth = (median RSS of the last 10 % of samples) / (median of the first 10 % after warm-up) - 1, where
 # warm-up is the first 20 % of the run. Writes bench/results/memory.md.
 # Usage: bench/memory/run.sh [moco-steps] [symnet-steps]      (defaults 2000 500; UNSUP_DATA as for the tests)
+#        The raw samples are kept in memory/NAME.rss beside the results file.
 #        PARTS=symnet OUT=/tmp/m.md bench/memory/run.sh    runs one part only (PARTS: "moco symnet" by default)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -59,4 +60,6 @@ Commands (with \`unsup\` = \`dotnet exec src/Unsup.Cli/bin/Release/net10.0/unsup
     unsup ${moco[*]//$work/\$TMP}
     unsup ${sym[*]//$work/\$TMP}
 MD
+# keep the raw samples ("seconds kB" per line) beside the table, so a growth can be looked at afterwards
+mkdir -p "$(dirname "$out")/memory"; cp "$work"/*.rss "$(dirname "$out")/memory/" 2>/dev/null || true
 cat "$out"

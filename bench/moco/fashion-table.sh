@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The README's Fashion-MNIST table: every row under one protocol (linear: frozen backbone in eval mode, cached
+# features, lr 30, 100 epochs, x0.1 at 60/80; kNN: k 200, t 0.1, cosine, 60k bank, 10k test queries; 1-NN: k 1),
+# measured by the commands below. Writes bench/results/moco/fashion-mnist-table.md (and .log with every command).
+#   bench/moco/fashion-table.sh "MoCo 20 min=runs/x/all-checkpoints/ckpt-A" "MoCo 2 h=runs/x" ...
+# Each argument is LABEL=WEIGHTS (a run folder or checkpoint). The raw-pixel and random-init rows come first; the
+# supervised row is read from bench/results/moco/supervised.md when that exists (see bench/Unsup.Bench.Moco supervised).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source bench/lib/private-cli.sh
+py="${UNSUP_PYTHON:-/usr/bin/python3}"
+threads="${THREADS:-2}"
+out=bench/results/moco; mkdir -p "$out"
+md="$out/fashion-mnist-table.md"; log="$out/fashion-mnist-table.log"; : > "$log"
+run() { echo "\$ $*" >> "$log"; "$@" 2>&1 | tee -a "$log"; }
+first_weights="${1#*=}"
+
+knn_top1() { run "${cli[@]}" moco knn --weights "$1" --data fashion-mnist --k "$2" --threads "$threads" --quiet "${@:3}" | awk '/^(encoder|random init)/ {print $(NF-3)" %"}'; }
+lin_top1() { run "${cli[@]}" moco lincls --weights "$1" --data fashion-mnist --out "$work/lincls-$RANDOM" --threads "$threads" --quiet "${@:2}" | awk '/^last/ {print $2" %"}'; }
+
+rows=()
+pix_knn=$(run "${cli[@]}" moco knn --weights "$first_weights" --data fashion-mnist --pixels --threads "$threads" --quiet | awk '/^raw pixels/ {print $3" %"}')
+pix_1nn=$(run "${cli[@]}" moco knn --weights "$first_weights" --data fashion-mnist --pixels --k 1 --threads "$threads" --quiet | awk '/^raw pixels/ {print $3" %"}')
+pix_lin=$(run "$py" bench/moco/embed_linear.py --pixels --results "$work/pixels.jsonl" | "$py" -c 'import json,sys; print("%.2f %%" % json.loads(sys.stdin.readlines()[-1])["test_top1"])')
+rows+=("| raw pixels (784-d) | $pix_lin (logistic regression, \`bench/moco/embed_linear.py --pixels\`) | $pix_knn | $pix_1nn |")
+rows+=("| same encoder, random initialisation | $(lin_top1 "$first_weights" --random-init) | $(knn_top1 "$first_weights" 200 --random-init) | $(knn_top1 "$first_weights" 1 --random-init) |")
+for spec in "$@"; do
+  label="${spec%%=*}"; weights="${spec#*=}"
+  rows+=("| $label (\`$weights\`) | $(lin_top1 "$weights") | $(knn_top1 "$weights" 200) | $(knn_top1 "$weights" 1) |")
+done
+sup=""
+[ -f "$out/supervised.md" ] && sup=$(grep -o '\*\*[0-9.]* %\*\*' "$out/supervised.md" | tr -d '*' || true)
+[ -n "$sup" ] && rows+=("| same encoder trained with labels (upper bound, \`$out/supervised.md\`) | $sup (end to end) | – | – |")
+
+{
+  echo "# Fashion-MNIST: MoCo features against raw pixels, random init and labels"
+  echo
+  echo "Test split (10,000 images). Linear: frozen backbone in eval mode, cached centre-view features, lr 30, 100 epochs,"
+  echo "x0.1 at 60 and 80 (last epoch). kNN: cosine similarity, k 200, votes exp(sim / 0.1), all 60,000 training images as"
+  echo "the bank. 1-NN: the same with k 1. Backbone features (pooled, as \`lincls\` and \`embed\` use)."
+  echo
+  echo "| features | linear top-1 | kNN (k 200) top-1 | 1-NN top-1 |"
+  echo "|---|---|---|---|"
+  printf '%s\n' "${rows[@]}"
+  echo
+  echo "Command: \`bench/moco/fashion-table.sh $(printf '"%s" ' "$@")\` (every command and its output in \`$log\`)."
+} > "$md.tmp" && mv "$md.tmp" "$md"
+cat "$md"
