@@ -40,14 +40,11 @@ def write_folder(images, labels, folder):
 
 
 def embed(unsup, weights, folder, out, threads):
+    """Features and labels of one image folder; the labels are the folder order, class0..class9 = Fashion-MNIST's."""
     cmd = unsup + ["moco", "embed", "--weights", weights, "--data", f"folder:{folder}", "--out", out, "--quiet", "--threads", str(threads)]
     subprocess.run(cmd, check=True)
-    feats = np.load(out)
     labels = np.genfromtxt(os.path.splitext(out)[0] + ".csv", delimiter=",", skip_header=1, usecols=2, dtype=np.int64)
-    classes = np.genfromtxt(os.path.splitext(out)[0] + ".csv", delimiter=",", skip_header=1, usecols=3, dtype=str)
-    # folder labels are class indices in folder order; the class names carry the Fashion-MNIST label
-    mapping = {c: int(c.replace("class", "")) for c in set(classes)}
-    return feats, np.array([mapping[c] for c in classes]), labels
+    return np.load(out), labels
 
 
 def logistic(xtr, ytr, xte, yte, max_iter):
@@ -84,8 +81,8 @@ def main():
         for name, (x, y) in (("train", (xtr, ytr)), ("test", (xte, yte))):
             write_folder(x, y, os.path.join(a.work, name))
         unsup = [a.unsup]
-        ftr, ltr, _ = embed(unsup, a.weights, os.path.join(a.work, "train"), os.path.join(a.work, "train.npy"), a.threads)
-        fte, lte, _ = embed(unsup, a.weights, os.path.join(a.work, "test"), os.path.join(a.work, "test.npy"), a.threads)
+        ftr, ltr = embed(unsup, a.weights, os.path.join(a.work, "train"), os.path.join(a.work, "train.npy"), a.threads)
+        fte, lte = embed(unsup, a.weights, os.path.join(a.work, "test"), os.path.join(a.work, "test.npy"), a.threads)
         acc, sec = logistic(ftr, ltr, fte, lte, a.max_iter)
         row = {"what": "moco embed + sklearn LogisticRegression", "weights": a.weights, "dim": int(ftr.shape[1]),
                "test_top1": round(acc, 2), "fit_s": round(sec, 1)}

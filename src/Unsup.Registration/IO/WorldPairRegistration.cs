@@ -55,7 +55,9 @@ public static class WorldPairRegistration
             VolumeFile.Write(p.Out("moved_labels", "moved_labels.nii.gz"), p.FixedImage.Like(movedLabels.to(ScalarType.Int32), NiftiIntent.Label));
         }
         // the moving image and labels where they lie in the world, on the fixed grid: the "before" of Dice and the overview
-        var asIsPoints = WorldResampler.Transform(WorldResampler.WorldPoints(fixedGrid), Matrix4.Inverse(movingGrid.Affine));
+        // (a [*fixed, 3] tensor: made only when one of them is asked for)
+        Tensor? asIs = null;
+        Tensor AsIsPoints() => asIs ??= WorldResampler.Transform(WorldResampler.WorldPoints(fixedGrid), Matrix4.Inverse(movingGrid.Affine));
         var deformation = RegistrationEvaluation.Evaluate(w.NetworkForward, w.NetworkInverse);
         double? meanDice = null, before = null; Dictionary<string, double>? perLabel = null;
         if (p.MovingLabels is not null && p.FixedLabels is not null)
@@ -64,10 +66,10 @@ public static class WorldPairRegistration
             var d = Dice.PerLabel(movedLabels!, p.FixedLabels, ids);
             perLabel = ids.Select((id, i) => (id, d[i])).ToDictionary(x => x.id.ToString(), x => x.Item2);
             meanDice = Dice.Mean(movedLabels!, p.FixedLabels, ids);
-            before = Dice.Mean(WorldResampler.Sample(p.MovingLabels, asIsPoints), p.FixedLabels, ids);
+            before = Dice.Mean(WorldResampler.Sample(p.MovingLabels, AsIsPoints()), p.FixedLabels, ids);
         }
         if (o.Overview)
-            RegistrationOverview.Write(p.Out("overview", "overview.png"), p.FixedVoxels, WorldResampler.Sample(p.MovingVoxels, asIsPoints), moved, forward);
+            RegistrationOverview.Write(p.Out("overview", "overview.png"), p.FixedVoxels, WorldResampler.Sample(p.MovingVoxels, AsIsPoints()), moved, forward);
         return new RegisterPairSummary(
             Path.GetFullPath(o.FixedPath), Path.GetFullPath(o.MovingPath), Path.GetFullPath(o.WeightsPath),
             w.SecondsNetwork, p.Clock.Elapsed.TotalSeconds,
