@@ -23,6 +23,7 @@ public static class Program
 
     public static int Main(string[] args)
     {
+        NativeAllocator.Configure();   // as the CLI does: measure what users run
         try
         {
             if (args.Length == 0 || args[0] is "-h" or "--help") { Console.WriteLine(Usage); return args.Length == 0 ? 2 : 0; }

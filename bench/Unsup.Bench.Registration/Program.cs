@@ -41,6 +41,7 @@ public static class Program
 
     public static int Main(string[] args)
     {
+        NativeAllocator.Configure();   // as the CLI does: measure what users run
         try { return Run(Args.Parse(args)); }
         catch (UnsupException e) { Console.Error.WriteLine($"unsup-bench-registration: {e.Message}"); return 1; }
         catch (ArgumentException e) { Console.Error.WriteLine($"{e.Message}\n{Usage}"); return 2; }

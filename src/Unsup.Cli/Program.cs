@@ -3,6 +3,8 @@ using Unsup;
 using Unsup.Cli;
 using Unsup.Cli.Commands;
 
+NativeAllocator.Configure();   // before the first tensor: libtorch reads its allocator settings once
+
 var root = new RootCommand(
     "Unsup: unsupervised deep learning on images — MoCo contrastive pretraining and SYMNet diffeomorphic registration.\n\n" +
     "Examples:\n" +

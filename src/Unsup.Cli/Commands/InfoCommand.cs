@@ -27,6 +27,7 @@ public static class InfoCommand
             Row("OS", System.Runtime.InteropServices.RuntimeInformation.OSDescription);
             Row("device", device.ToString() + (torch.cuda.is_available() ? $" (CUDA devices: {torch.cuda.device_count()})" : " (CUDA not available)"));
             Row("threads", $"{torch.get_num_threads()} of {Environment.ProcessorCount} cores");
+            Row("native memory", NativeAllocator.Description);
             foreach (var (place, path) in DataLocations.Describe(r.GetValue(GlobalOptions.DataDir)))
                 Row(place, path);
             AnsiConsole.Write(table);

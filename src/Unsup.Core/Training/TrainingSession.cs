@@ -129,6 +129,7 @@ public sealed class TrainingSession : IDisposable
     public string? CompleteStep(params (string Name, double Value)[] values)
     {
         State.Step++;
+        NativeAllocator.ReleaseFreed();
         if (!Writes) return null;
         Run.Metrics.Append(State.Step, values.ToDictionary(v => v.Name, v => v.Value), State.Epoch);
         Progress.Update(State.Step, values);

@@ -38,6 +38,23 @@ public class CliBasicsTests
         Assert.Contains("10 distinct", r.Stdout);
     }
 
+    [SkippableFact]
+    public void InfoReportsTheNativeAllocatorSettingsAndAnExplicitEnvironmentWins()
+    {
+        Prerequisite.Require(OperatingSystem.IsLinux(), "the allocator settings are glibc's");
+        Prerequisite.Require(Environment.GetEnvironmentVariable("THP_MEM_ALLOC_ENABLE") is null && Environment.GetEnvironmentVariable("GLIBC_TUNABLES") is null,
+            "the test environment sets the allocator itself");
+        var r = UnsupProcess.Run("info");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("huge pages", r.Stdout);
+        Assert.Contains($"mmap threshold {NativeAllocator.MmapThresholdBytes >> 20} MB", r.Stdout);
+        // a user's own setting is left alone
+        var mine = UnsupProcess.Run(new Dictionary<string, string> { ["THP_MEM_ALLOC_ENABLE"] = "0", ["GLIBC_TUNABLES"] = "glibc.malloc.arena_max=2" }, "info");
+        Assert.True(mine.ExitCode == 0, mine.Stderr);
+        Assert.DoesNotContain("huge pages", mine.Stdout);
+        Assert.Contains("system defaults", mine.Stdout);
+    }
+
     [Fact]
     public void MissingFileAndUnknownOptionFailWithUsefulMessages()
     {
