@@ -3,6 +3,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using Unsup.Registration.Geometry;
 using Unsup.Registration.Losses;
+using Unsup.Registration.Synthesis;
 using static TorchSharp.torch;
 
 namespace Unsup.Registration.Affine;
@@ -16,7 +17,8 @@ public sealed record AffineResult(double[,] FixedToMoving, double[] Centre, doub
 
 /// <summary>
 /// 12-parameter affine registration in world space: centre-of-mass start, rigid then affine, coarse to fine, optimised
-/// with Adam through grid_sample. T(x) = R·Sh·S (x − c) + c + t, c the fixed image's centre of mass, t starting at the
+/// with Adam through grid_sample. Local NCC is evaluated on every voxel of the fixed image's foreground box, mutual
+/// information on a fresh random sample of its voxels each iteration (as elastix does). T(x) = R·Sh·S (x − c) + c + t, c the fixed image's centre of mass, t starting at the
 /// difference of the centres of mass.
 /// </summary>
 public static class AffineRegistration
@@ -34,28 +36,49 @@ public static class AffineRegistration
         var cf = WorldResampler.CentreOfMass(levels[^1].Fixed.Volume, levels[^1].Fixed.Grid);
         var cm = WorldResampler.CentreOfMass(levels[^1].Moving.Volume, levels[^1].Moving.Grid);
 
-        var p = new Params(cm.Zip(cf, (m, f) => (m - f) / TranslationUnit).ToArray());
+        var logScale = o.ScaleFromExtents && !o.CentreOfMassOnly
+            ? MomentLogScales(levels[0].Fixed, levels[0].Moving, o.ForegroundThreshold)
+            : new double[3];
+        var p = new Params(cm.Zip(cf, (m, f) => (m - f) / TranslationUnit).ToArray(), logScale);
         double loss = double.NaN;
         if (!o.CentreOfMassOnly)
         {
             using var ncc = new LocalNcc(o.NccWindow);
+            using var samples = new Generator((ulong)o.Seed);
             for (int l = 0; l < levels.Length; l++)
             {
                 var (fx, mv) = levels[l];
                 using var lvl = NewDisposeScope();
-                var fixedPts = WorldResampler.WorldPoints(fx.Grid) - tensor(cf, dtype: ScalarType.Float32);
-                var fixedImg = fx.Volume.reshape([1, 1, .. fx.Volume.shape]);
+                var (fixedVol, fixedPts) = Foreground(fx.Volume, WorldResampler.WorldPoints(fx.Grid) - tensor(cf, dtype: ScalarType.Float32), o);
                 var movingImg = mv.Volume.reshape([1, 1, .. mv.Volume.shape]);
-                var inv = Matrix4.Inverse(mv.Grid.Affine);
-                var (invLin, invT) = WorldResampler.ToTensors(inv);
-                Func<Tensor> objective = () =>
+                var (invLin, invT) = WorldResampler.ToTensors(Matrix4.Inverse(mv.Grid.Affine));
+                // the moving image at fixed points [1, D, H, W, 3] (centred world mm) under the current parameters: [1, 1, D, H, W]
+                Tensor Warp(Tensor pts)
                 {
                     var (m, t) = p.Matrix(cf);
-                    var vox = torch.matmul(fixedPts, torch.matmul(invLin, m).t()) + (torch.matmul(invLin, t) + invT);
-                    var grid = WorldResampler.NormalizedGrid(vox, mv.Grid.Shape).unsqueeze(0);
-                    var warped = nn.functional.grid_sample(movingImg, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Zeros, align_corners: true);
-                    return o.Metric == AffineMetric.LocalNcc ? ncc.forward(fixedImg, warped) : MutualInformation.Loss(fixedImg, warped);
-                };
+                    var vox = torch.matmul(pts, torch.matmul(invLin, m).t()) + (torch.matmul(invLin, t) + invT);
+                    return nn.functional.grid_sample(movingImg, WorldResampler.NormalizedGrid(vox, mv.Grid.Shape),
+                        GridSampleMode.Bilinear, GridSamplePaddingMode.Zeros, align_corners: true);
+                }
+                Func<Tensor> objective;
+                if (o.Metric == AffineMetric.LocalNcc)
+                {
+                    var against = ncc.Against(fixedVol.reshape([1, 1, .. fixedVol.shape]));
+                    var pts = fixedPts.unsqueeze(0);
+                    objective = () => against(Warp(pts));
+                }
+                else
+                {
+                    // as elastix: a fresh random set of fixed voxels every iteration, so the cost does not grow with the image
+                    var values = fixedVol.reshape(-1);
+                    var pts = fixedPts.reshape(1, 1, 1, -1, 3);
+                    long n = values.shape[0], k = Math.Min(n, o.MutualInformationSamples);
+                    objective = () =>
+                    {
+                        var idx = randint(n, [k], generator: samples);
+                        return MutualInformation.Loss(values[idx], Warp(pts.index_select(3, idx)));
+                    };
+                }
                 if (l == 0 && o.RigidIterations > 0) loss = Optimise(objective, p.Rigid, o.RigidIterations, o.LearningRate);
                 loss = Optimise(objective, p.All, o.AffineIterations[l], o.LearningRate / (1 << l));
             }
@@ -82,6 +105,41 @@ public static class AffineRegistration
         return last;
     }
 
+    /// <summary>
+    /// The fixed level cropped to the box around its foreground (values above <see cref="AffineOptions.ForegroundThreshold"/>,
+    /// grown by the NCC window): the air around a head carries no signal, and on whole-head scans it is half the voxels.
+    /// </summary>
+    static (Tensor Volume, Tensor Points) Foreground(Tensor volume, Tensor points, AffineOptions o)
+    {
+        if (o.ForegroundThreshold <= 0 || !(volume > o.ForegroundThreshold).any().item<bool>()) return (volume, points);
+        var box = BoundingBox.Of(volume > o.ForegroundThreshold, o.NccWindow);
+        var idx = box.Start.Select((s, i) => TensorIndex.Slice(s, s + box.Size[i])).ToArray();
+        return (volume[idx].contiguous(), points[idx].contiguous());
+    }
+
+    /// <summary>
+    /// Per world axis, log(moving extent / fixed extent), each extent the standard deviation of the foreground's
+    /// positions along the axis, clamped to ±log 1.6: the starting scales. Two heads can differ in size by a third
+    /// along an axis, more than Adam's small steps cover at the coarse level, and a local-NCC optimum found from unit
+    /// scale can then be a shrunken, degenerate map.
+    /// </summary>
+    public static double[] MomentLogScales((Tensor Volume, VolumeGeometry Grid) fx, (Tensor Volume, VolumeGeometry Grid) mv, double threshold)
+    {
+        using var scope = NewDisposeScope();
+        double[]? Extent((Tensor Volume, VolumeGeometry Grid) l)
+        {
+            var w = (l.Volume > threshold).to(ScalarType.Float64).unsqueeze(-1);
+            double n = w.sum().item<double>();
+            if (n < 8) return null;
+            var pts = WorldResampler.WorldPoints(l.Grid).to(ScalarType.Float64);
+            var mean = (pts * w).sum([0, 1, 2]) / n;
+            return ((pts - mean).square() * w).sum([0, 1, 2]).div(n).sqrt().data<double>().ToArray();
+        }
+        var f = Extent(fx); var m = Extent(mv);
+        if (f is null || m is null) return new double[3];
+        return [.. f.Zip(m, (a, b) => a > 0 && b > 0 ? Math.Clamp(Math.Log(b / a), -Math.Log(1.6), Math.Log(1.6)) : 0)];
+    }
+
     /// <summary>A volume block-averaged to about <paramref name="mm"/> spacing and scaled to [0, 1], with its grid.</summary>
     static (Tensor Volume, VolumeGeometry Grid) Level(Tensor volume, VolumeGeometry grid, double mm)
     {
@@ -98,10 +156,14 @@ public static class AffineRegistration
     {
         readonly Parameter rot = new(zeros(3, ScalarType.Float64));
         readonly Parameter trans;
-        readonly Parameter logScale = new(zeros(3, ScalarType.Float64));
+        readonly Parameter logScale;
         readonly Parameter shear = new(zeros(3, ScalarType.Float64));
 
-        public Params(double[] translation) => trans = new Parameter(tensor(translation, dtype: ScalarType.Float64));
+        public Params(double[] translation, double[] logScales)
+        {
+            trans = new Parameter(tensor(translation, dtype: ScalarType.Float64));
+            logScale = new Parameter(tensor(logScales, dtype: ScalarType.Float64));
+        }
 
         public Parameter[] Rigid => [rot, trans];
         public Parameter[] All => [rot, trans, logScale, shear];

@@ -73,8 +73,10 @@ public class WorldGeometryTests
         Assert.True((WorldResampler.Sample(labels, vox) == labels.flip(0).permute(0, 2, 1).flip(2)).all().item<bool>());
     }
 
-    [Fact]
-    public void AffineRegistrationRecoversAKnownMotionBetweenAnLiaAndARasGrid()
+    [Theory]
+    [InlineData(AffineMetric.LocalNcc)]
+    [InlineData(AffineMetric.MutualInformation)]
+    public void AffineRegistrationRecoversAKnownMotionBetweenAnLiaAndARasGrid(AffineMetric metric)
     {
         using var scope = NewDisposeScope();
         var fixedGrid = VolumeGeometry.Lia([40, 44, 40], 2.0, [1, 2, -1]);
@@ -82,7 +84,10 @@ public class WorldGeometryTests
         var truth = Motion(8, 1.06, 4, -3, 5); // fixed world → moving world: the moving head is the fixed one moved by it
         var fixedImg = Phantom(WorldResampler.WorldPoints(fixedGrid));
         var movingImg = Phantom(WorldResampler.Transform(WorldResampler.WorldPoints(movingGrid), Matrix4.Inverse(truth)));
-        var r = AffineRegistration.Register(fixedImg, fixedGrid, movingImg, movingGrid);
+        // mutual information must also cope with another contrast: the blobs darker than the head around them, not brighter
+        if (metric == AffineMetric.MutualInformation) movingImg = 2 * movingImg * (1.5 - movingImg);
+        var options = new AffineOptions { Metric = metric };
+        var r = AffineRegistration.Register(fixedImg, fixedGrid, movingImg, movingGrid, options);
         // compare where it matters: the mapped positions of points across the phantom
         double worst = 0;
         foreach (var pt in new[] { new double[] { 0, 0, 0 }, [20, 0, 0], [0, 20, 0], [0, 0, 20], [-15, 10, -10] })
@@ -90,9 +95,32 @@ public class WorldGeometryTests
             var a = Matrix4.Apply(r.FixedToMoving, pt); var b = Matrix4.Apply(truth, pt);
             worst = Math.Max(worst, Math.Sqrt(a.Zip(b, (x, y) => (x - y) * (x - y)).Sum()));
         }
-        Assert.True(worst < 1.0, $"affine off by {worst:F2} mm: {Matrix4.Format(r.FixedToMoving)}");
-        var com = AffineRegistration.Register(fixedImg, fixedGrid, movingImg, movingGrid, new AffineOptions { CentreOfMassOnly = true });
+        Assert.True(worst < 1.0, $"{metric}: affine off by {worst:F2} mm: {Matrix4.Format(r.FixedToMoving)}");
+        var com = AffineRegistration.Register(fixedImg, fixedGrid, movingImg, movingGrid, options with { CentreOfMassOnly = true });
         Assert.True(Matrix4.MaxAbsDifference(com.FixedToMoving, truth) > 0.1); // the optimisation did the work, not the start
+        // the random samples of mutual information are seeded: the same inputs give the same transform
+        if (metric == AffineMetric.MutualInformation)
+            Assert.Equal(0, Matrix4.MaxAbsDifference(AffineRegistration.Register(fixedImg, fixedGrid, movingImg, movingGrid, options).FixedToMoving, r.FixedToMoving));
+    }
+
+    [Fact]
+    public void AffineRegistrationStartsFromTheHeadsExtentsWhenTheirSizesDiffer()
+    {
+        using var scope = NewDisposeScope();
+        var grid = new VolumeGeometry([48, 48, 48], Ras(2.0, [48, 48, 48], [0, 0, 0]));
+        var truth = Motion(5, 1.0, 3, -2, 4);
+        truth[0, 0] *= 1.4; truth[1, 0] *= 1.4; truth[2, 2] *= 0.8;   // a head 40 % longer along x and 20 % shorter along z
+        var fixedImg = Phantom(WorldResampler.WorldPoints(grid));
+        var movingImg = Phantom(WorldResampler.Transform(WorldResampler.WorldPoints(grid), Matrix4.Inverse(truth)));
+        double Error(AffineResult r) => new[] { new double[] { 0, 0, 0 }, [20, 0, 0], [0, 20, 0], [0, 0, 20], [-15, 10, -10] }
+            .Max(pt => Math.Sqrt(Matrix4.Apply(r.FixedToMoving, pt).Zip(Matrix4.Apply(truth, pt), (x, y) => (x - y) * (x - y)).Sum()));
+        var r = AffineRegistration.Register(fixedImg, grid, movingImg, grid);
+        Assert.True(Error(r) < 1.0, $"affine off by {Error(r):F2} mm");
+        // the start: log of the size ratio along each axis (the rotation of 5° barely changes the extents)
+        var start = AffineRegistration.MomentLogScales((fixedImg, grid), (movingImg, grid), new AffineOptions().ForegroundThreshold);
+        Assert.Equal(Math.Log(1.4), start[0], 1);
+        Assert.Equal(0.0, start[1], 1);
+        Assert.Equal(Math.Log(0.8), start[2], 1);
     }
 
     [Fact]

@@ -60,6 +60,23 @@ public class LossTests
     }
 
     [Fact]
+    public void NccAgainstAFixedImageEqualsTheFullLossAndItsGradient()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(5);
+        var i = rand([1, 1, 12, 14, 10]);
+        var j = (0.5 * i + 0.5 * rand([1, 1, 12, 14, 10])).requires_grad_();
+        using var ncc = new LocalNcc(5);
+        var full = ncc.forward(i, j);
+        var gFull = autograd.grad([full], [j])[0];
+        var fast = ncc.Against(i)(j);
+        var gFast = autograd.grad([fast], [j])[0];
+        Assert.Equal(full.item<float>(), fast.item<float>(), 4);
+        Assert.True(gFast.allclose(gFull, rtol: 1e-3, atol: 1e-7), $"gradients differ by {(gFast - gFull).abs().max().item<float>()}");
+        Assert.Throws<ArgumentException>(() => ncc.Against(i)(rand([1, 1, 12, 14, 11])));
+    }
+
+    [Fact]
     public void RegularisersHaveKnownValues()
     {
         using var scope = NewDisposeScope();
