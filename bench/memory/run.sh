@@ -24,36 +24,44 @@ sample() {
     sleep 2
   done
   wait "$pid" || { echo "$name failed:" >&2; tail -n 20 "$work/$name.log" >&2; exit 1; }
-  python3 - "$work/$name.rss" $((SECONDS - t0)) <<'PY'
-import sys, statistics as st
-rows = [tuple(map(int, l.split())) for l in open(sys.argv[1]) if l.strip()]
-kb = [r[1] for r in rows]; n = len(kb); w = max(1, n // 5); tenth = max(1, n // 10)
-warm = st.median(kb[w:w + tenth]); end = st.median(kb[-tenth:])
-print(f"{n} {min(kb)/1024:.0f} {max(kb)/1024:.0f} {warm/1024:.0f} {end/1024:.0f} {100*(end/warm-1):+.1f} {sys.argv[2]}")
+  python3 - "$work/$name.rss" $((SECONDS - t0)) "$work/$name/metrics.jsonl" <<'PY'
+import sys, json, statistics as st
+def growth(v):   # median of the 10 % right after the first 20 % (warm-up) vs median of the last 10 %
+    n = len(v); w = max(1, n // 5); tenth = max(1, n // 10)
+    warm = st.median(v[w:w + tenth]); end = st.median(v[-tenth:])
+    return warm, end, 100 * (end / warm - 1)
+kb = [int(l.split()[1]) / 1024 for l in open(sys.argv[1]) if l.strip()]
+warm, end, g = growth(kb)
+# the same at one point of every step (after it, freed pages returned): the run's own rss_mb per step
+steps = [json.loads(l) for l in open(sys.argv[3]) if l.strip()]
+per = [r["rss_mb"] for r in steps if "rss_mb" in r and "loss" in r]
+sw, se, sg = growth(per) if len(per) >= 10 else (float("nan"),) * 3
+print(f"{len(kb)} {min(kb):.0f} {max(kb):.0f} {warm:.0f} {end:.0f} {g:+.1f} {sys.argv[2]} {sw:.0f} {se:.0f} {sg:+.1f}")
 PY
 }
 
 batches=$(( (moco_steps + 99) / 100 ))
 moco=(moco pretrain --data fashion-mnist --max-images 6400 --preset cifar --arch resnet18 --width 8 --batch-size 64
       --symmetric false --epochs "$batches" --knn-every 0 --threads 2 --quiet --out "$work/moco")
-mn=- mmin=- mmax=- mwarm=- mend=- mgrowth=- msec=-; sn=- smin=- smax=- swarm=- send=- sgrowth=- ssec=-
-[[ " $parts " != *" moco "* ]] || read -r mn mmin mmax mwarm mend mgrowth msec < <(sample moco "${cli[@]}" "${moco[@]}")
+mn=- mmin=- mmax=- mwarm=- mend=- mgrowth=- msec=- mpw=- mpe=- mpg=-; sn=- smin=- smax=- swarm=- send=- sgrowth=- ssec=- spw=- spe=- spg=-
+[[ " $parts " != *" moco "* ]] || read -r mn mmin mmax mwarm mend mgrowth msec mpw mpe mpg < <(sample moco "${cli[@]}" "${moco[@]}")
 sym=(symnet train --images "$work/pair.txt" --downsample "${SYM_DOWNSAMPLE:-4}" --steps "$sym_steps" --checkpoint-every 100 --threads 2 --quiet --out "$work/symnet")
 printf '%s\n' "$UNSUP_DATA/brain/oasis_pair_A.nii.gz" "$UNSUP_DATA/brain/oasis_pair_B.nii.gz" >"$work/pair.txt"
-[[ " $parts " != *" symnet "* ]] || read -r sn smin smax swarm send sgrowth ssec < <(sample symnet "${cli[@]}" "${sym[@]}")
+[[ " $parts " != *" symnet "* ]] || read -r sn smin smax swarm send sgrowth ssec spw spe spg < <(sample symnet "${cli[@]}" "${sym[@]}")
 
 mkdir -p bench/results
 cat >"$out" <<MD
 # Memory over long runs
 
 \`bench/memory/run.sh $moco_steps $sym_steps\` on $(nproc) cores ($(date -u +%Y-%m-%d), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end).
-Resident memory (VmRSS) sampled every 2 s; warm-up = the first 20 % of the samples; growth = median of the last 10 %
-of samples over the median of the 10 % right after warm-up.
+Resident memory (VmRSS) two ways: sampled every 2 s from outside (any moment of a step), and the run's own
+\`rss_mb\` in metrics.jsonl, read at the same point of every step (after it, freed pages returned). Warm-up = the
+first 20 % of the series; growth = median of the last 10 % over the median of the 10 % right after warm-up.
 
-| run | steps | time | samples | RSS min / max MB | after warm-up MB | at the end MB | growth |
-|---|---|---|---|---|---|---|---|
-| MoCo pretrain (ResNet-18 w8, 28 px, batch 64, K 4096, checkpoint every 100 steps) | $moco_steps | ${msec} s | $mn | $mmin / $mmax | $mwarm | $mend | **${mgrowth} %** |
-| SYMNet train (3D OASIS pair / ${SYM_DOWNSAMPLE:-4}, C 7, checkpoint every 100 steps) | $sym_steps | ${ssec} s | $sn | $smin / $smax | $swarm | $send | **${sgrowth} %** |
+| run | steps | time | samples | RSS min / max MB | sampled: after warm-up → end MB | sampled growth | per step: after warm-up → end MB | per-step growth |
+|---|---|---|---|---|---|---|---|---|
+| MoCo pretrain (ResNet-18 w8, 28 px, batch 64, K 4096, checkpoint every 100 steps) | $moco_steps | ${msec} s | $mn | $mmin / $mmax | $mwarm → $mend | ${mgrowth} % | $mpw → $mpe | **${mpg} %** |
+| SYMNet train (3D OASIS pair / ${SYM_DOWNSAMPLE:-4}, C 7, checkpoint every 100 steps) | $sym_steps | ${ssec} s | $sn | $smin / $smax | $swarm → $send | ${sgrowth} % | $spw → $spe | **${spg} %** |
 
 Commands (with \`unsup\` = \`dotnet exec src/Unsup.Cli/bin/Release/net10.0/unsup.dll\`):
 

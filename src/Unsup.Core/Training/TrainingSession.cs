@@ -131,7 +131,11 @@ public sealed class TrainingSession : IDisposable
         State.Step++;
         NativeAllocator.ReleaseFreed();
         if (!Writes) return null;
-        Run.Metrics.Append(State.Step, values.ToDictionary(v => v.Name, v => v.Value), State.Epoch);
+        // resident memory at the same point of every step (after the step, freed pages returned): a long run's
+        // memory trend without the swings of sampling mid-step (bench/memory/run.sh reads it)
+        var line = values.ToDictionary(v => v.Name, v => v.Value);
+        line["rss_mb"] = MemoryReport.RssBytes() / 1048576.0;
+        Run.Metrics.Append(State.Step, line, State.Epoch);
         Progress.Update(State.Step, values);
         if (State.Step % _o.CheckpointEvery == 0 || State.Step == _o.TotalSteps)
             return SaveCheckpoint();

@@ -42,7 +42,10 @@ public class DummyTrainingTests
         var resumed = Run(root, 40, resume: true);
         Assert.Equal(20, resumed.StartStep);
         Assert.Equal(File.ReadAllBytes(clean.FinalWeightsPath), File.ReadAllBytes(resumed.FinalWeightsPath));
-        Assert.Equal(Enumerable.Range(1, 40).Select(i => (long)i), MetricsLog.Read(Path.Combine(root, "metrics.jsonl")).Select(r => r.Step));
+        var metrics = MetricsLog.Read(Path.Combine(root, "metrics.jsonl"));
+        Assert.Equal(Enumerable.Range(1, 40).Select(i => (long)i), metrics.Select(r => r.Step));
+        // every step logs the process's resident memory at the same point (bench/memory/run.sh reads the trend from it)
+        Assert.All(metrics, r => Assert.InRange(r.Get("rss_mb") ?? 0, 1, 1 << 20));
         Assert.True(File.Exists(Path.Combine(root, "plots", "loss.png")));
         Assert.True(File.Exists(Path.Combine(root, "summary.json")));
     }
