@@ -1,3 +1,4 @@
+using System.Runtime;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Unsup.IO;
@@ -34,6 +35,10 @@ public sealed partial class CheckpointStore
         Checkpoint.Save(path, state);
         AtomicFile.WriteAllText(Path.Combine(Directory, PointerName), Path.GetFileName(path) + "\n");
         Prune(state.Step);
+        // Serialising the optimizer state goes through tens of MB of byte arrays in .NET's large-object heap, which only
+        // rare full collections free: without this a SYMNet run's resident memory rose by ~25 MB at each checkpoint.
+        GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect();
         return path;
     }
 
