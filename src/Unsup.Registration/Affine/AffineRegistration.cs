@@ -17,9 +17,9 @@ public sealed record AffineResult(double[,] FixedToMoving, double[] Centre, doub
 
 /// <summary>
 /// 12-parameter affine registration in world space: centre-of-mass start, rigid then affine, coarse to fine, optimised
-/// with Adam through grid_sample. Local NCC is evaluated on every voxel of the fixed image's foreground box, mutual
-/// information on a fresh random sample of its voxels each iteration (as elastix does). T(x) = R·Sh·S (x − c) + c + t, c the fixed image's centre of mass, t starting at the
-/// difference of the centres of mass.
+/// with Adam through grid_sample. T(x) = R·Sh·S (x − c) + c + t, c the fixed image's centre of mass, t starting at the
+/// difference of the centres of mass, S at the ratio of the heads' extents. Local NCC is evaluated on every voxel of the
+/// fixed image's foreground box, mutual information on a fresh random sample of its voxels each iteration (as elastix does).
 /// </summary>
 public static class AffineRegistration
 {
@@ -37,7 +37,7 @@ public static class AffineRegistration
         var cm = WorldResampler.CentreOfMass(levels[^1].Moving.Volume, levels[^1].Moving.Grid);
 
         var logScale = o.ScaleFromExtents && !o.CentreOfMassOnly
-            ? MomentLogScales(levels[0].Fixed, levels[0].Moving, o.ForegroundThreshold)
+            ? ExtentLogScales(levels[0].Fixed, levels[0].Moving, o.ForegroundThreshold)
             : new double[3];
         var p = new Params(cm.Zip(cf, (m, f) => (m - f) / TranslationUnit).ToArray(), logScale);
         double loss = double.NaN;
@@ -111,8 +111,10 @@ public static class AffineRegistration
     /// </summary>
     static (Tensor Volume, Tensor Points) Foreground(Tensor volume, Tensor points, AffineOptions o)
     {
-        if (o.ForegroundThreshold <= 0 || !(volume > o.ForegroundThreshold).any().item<bool>()) return (volume, points);
-        var box = BoundingBox.Of(volume > o.ForegroundThreshold, o.NccWindow);
+        if (o.ForegroundThreshold <= 0) return (volume, points);
+        using var mask = volume > o.ForegroundThreshold;
+        if (!mask.any().item<bool>()) return (volume, points);
+        var box = BoundingBox.Of(mask, o.NccWindow);
         var idx = box.Start.Select((s, i) => TensorIndex.Slice(s, s + box.Size[i])).ToArray();
         return (volume[idx].contiguous(), points[idx].contiguous());
     }
@@ -123,7 +125,7 @@ public static class AffineRegistration
     /// along an axis, more than Adam's small steps cover at the coarse level, and a local-NCC optimum found from unit
     /// scale can then be a shrunken, degenerate map.
     /// </summary>
-    public static double[] MomentLogScales((Tensor Volume, VolumeGeometry Grid) fx, (Tensor Volume, VolumeGeometry Grid) mv, double threshold)
+    public static double[] ExtentLogScales((Tensor Volume, VolumeGeometry Grid) fx, (Tensor Volume, VolumeGeometry Grid) mv, double threshold)
     {
         using var scope = NewDisposeScope();
         double[]? Extent((Tensor Volume, VolumeGeometry Grid) l)

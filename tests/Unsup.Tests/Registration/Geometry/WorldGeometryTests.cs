@@ -117,7 +117,7 @@ public class WorldGeometryTests
         var r = AffineRegistration.Register(fixedImg, grid, movingImg, grid);
         Assert.True(Error(r) < 1.0, $"affine off by {Error(r):F2} mm");
         // the start: log of the size ratio along each axis (the rotation of 5° barely changes the extents)
-        var start = AffineRegistration.MomentLogScales((fixedImg, grid), (movingImg, grid), new AffineOptions().ForegroundThreshold);
+        var start = AffineRegistration.ExtentLogScales((fixedImg, grid), (movingImg, grid), new AffineOptions().ForegroundThreshold);
         Assert.Equal(Math.Log(1.4), start[0], 1);
         Assert.Equal(0.0, start[1], 1);
         Assert.Equal(Math.Log(0.8), start[2], 1);
