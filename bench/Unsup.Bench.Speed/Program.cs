@@ -26,6 +26,7 @@ public static class Program
           augment            [--size 28 --channels 1 --images 10000 --batch 256]             two MoCo views, img/s
           symnet-infer       --fixed A --moving B --weights W [--out DIR]  network / integration / warping / I/O seconds
           symnet-train-step  [--size 80x96x112 --channels 7 --steps 3 --warmup 1]            seconds per step
+          warp               [--size 160x192x224 --batch 4 --steps 7]     one scaling-and-squaring integration, s per warp
         """;
 
     public static int Main(string[] args)
@@ -43,6 +44,7 @@ public static class Program
             "augment" => Augment(o),
             "symnet-infer" => SymnetInfer(o),
             "symnet-train-step" => SymnetTrainStep(o),
+            "warp" => WarpRow(o),
             _ => throw new ArgumentException($"unknown row '{args[0]}'\n{Usage}"),
         };
         result["peak_mb"] = PeakMb();
@@ -160,6 +162,21 @@ public static class Program
             ["network"] = network, ["integration"] = integration, ["warping"] = warping, ["io"] = read + write,
             ["total"] = network + integration + warping,
         };
+    }
+
+    /// <summary>The kernel alone: the integration symnet-infer spends most of its non-network time in.</summary>
+    static Dictionary<string, object> WarpRow(Options o)
+    {
+        long[] shape = (o.String("size") ?? "160x192x224").Split('x').Select(long.Parse).ToArray();
+        int steps = o.Int("steps", 7);
+        using var noGrad = no_grad();
+        // a smooth field of a few voxels, like the network's velocities
+        using var v = nn.functional.interpolate(randn([o.Int("batch", 4), 3, 5, 6, 7]) * o.Int("scale", 3), [.. shape], mode: InterpolationMode.Trilinear, align_corners: true);
+        DiffeomorphicTransform.Integrate(v, 1).Dispose();
+        double sec = Time(() => DiffeomorphicTransform.Integrate(v, steps).Dispose());
+        // the memory floor of one step: a fresh output, two field-sized reads (image, addend) and a write
+        double add = Time(() => { for (int i = 0; i < steps; i++) (v + v).Dispose(); });
+        return new() { ["seconds"] = sec, ["sec_per_warp"] = sec / steps, ["voxels_per_s"] = v.numel() / 3.0 * steps / sec, ["add_sec_per_step"] = add / steps };
     }
 
     static Dictionary<string, object> SymnetTrainStep(Options o)

@@ -53,7 +53,7 @@ public static class SpatialTransformer
         return output.MoveToOuterDisposeScope();
     }
 
-    private static bool KernelApplies(Tensor src, Tensor displacement, Tensor? addend) =>
+    internal static bool KernelApplies(Tensor src, Tensor displacement, Tensor? addend) =>
         UseCpuKernel && src.dim() == 5
         && src.dtype == ScalarType.Float32 && displacement.dtype == ScalarType.Float32
         && (addend is null || (addend.dtype == ScalarType.Float32 && addend.shape.SequenceEqual(src.shape)))

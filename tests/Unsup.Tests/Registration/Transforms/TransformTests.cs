@@ -117,6 +117,32 @@ public class TransformTests
     }
 
     /// <summary>A smooth velocity in voxels: a few Gaussian bumps per component.</summary>
+    [Fact]
+    public void CpuKernelsAgreeWithGridSample()
+    {
+        // Without autograd, integration and composition run FieldCompositionKernel; with a gradient they take
+        // libtorch's grid_sample. A field of several voxels on a non-cubic grid whose last size is not a multiple
+        // of 8 (vector chunks and scalar rest), sampling outside the volume near its faces (the zero padding).
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        var v = nn.functional.interpolate(randn([2, 3, 3, 4, 5]) * 4, [12, 17, 21], mode: InterpolationMode.Trilinear, align_corners: true);
+        // as the network returns it: channels-last in memory
+        v = v.permute(0, 2, 3, 4, 1).contiguous().permute(0, 4, 1, 2, 3);
+        Tensor fast, fastComposed;
+        using (no_grad())
+        {
+            fast = DiffeomorphicTransform.Integrate(v);
+            fastComposed = CompositionTransform.Compose(fast, -v.flip(0));
+        }
+        var vg = v.clone().requires_grad_(true);
+        var reference = DiffeomorphicTransform.Integrate(vg);
+        var referenceComposed = CompositionTransform.Compose(reference, -vg.flip(0));
+        Assert.True(fast.abs().max().item<float>() > 3, "the field should reach outside the volume");
+        float diff = (fast - reference).abs().max().item<float>();
+        float diffComposed = (fastComposed - referenceComposed).abs().max().item<float>();
+        Assert.True(diff < 1e-4 && diffComposed < 1e-4, $"kernel vs grid_sample: integration {diff}, composition {diffComposed} voxels");
+    }
+
     internal static Tensor SmoothVelocity(int n, double amplitude)
     {
         var g = meshgrid([arange(n, dtype: ScalarType.Float32), arange(n, dtype: ScalarType.Float32), arange(n, dtype: ScalarType.Float32)], indexing: "ij");
