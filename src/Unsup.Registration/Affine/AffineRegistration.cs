@@ -43,6 +43,8 @@ public static class AffineRegistration
         double loss = double.NaN;
         if (!o.CentreOfMassOnly)
         {
+            // every iteration makes the same tensors of a few MB: keep them in the heap rather than fresh mappings
+            using var reuse = NativeAllocator.ReuseBlocksUpTo(64 << 20);
             using var ncc = new LocalNcc(o.NccWindow);
             using var samples = new Generator((ulong)o.Seed);
             for (int l = 0; l < levels.Length; l++)
