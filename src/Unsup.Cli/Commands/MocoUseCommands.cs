@@ -154,6 +154,7 @@ public static class MocoUseCommands
         var momentum = new Option<double>("--momentum") { Description = "SGD momentum", DefaultValueFactory = _ => 0.9 };
         var batchSize = new Option<int>("--batch-size") { Description = "Classifier mini-batch", DefaultValueFactory = _ => 256 };
         var normalize = new Option<bool>("--normalize-features") { Description = "L2-normalise the features first (use when lr 30 diverges)" };
+        var standardize = new Option<bool>("--standardize-features") { Description = "Scale each feature to zero mean, unit variance over the training split (as scikit-learn's StandardScaler; not the paper's protocol): SGD then reaches what a converged logistic regression does" };
         var outDir = new Option<string?>("--out") { Description = "Output folder (default: runs/lincls-<time>): summary.json, metrics.jsonl, plots/ (accuracy, loss, confusion matrix)" };
         var cmd = new Command("lincls",
             "The linear classification protocol: frozen backbone in eval mode, Linear(features, classes) with N(0, 0.01) weights and zero bias, " +
@@ -161,7 +162,7 @@ public static class MocoUseCommands
             "best and last reported, per-class accuracy in summary.json, a confusion-matrix PNG, and a check that the backbone did not change.\n\n" +
             "Examples:\n  unsup moco lincls --weights runs/fmnist --data fashion-mnist\n  unsup moco lincls --weights runs/fmnist --data fashion-mnist --random-init\n" +
             "  unsup moco lincls --weights moco_v2_800ep_pretrain.pth.tar --data folder:~/pets --image-size 224 --normalize-features")
-        { weights, data, imageSize, maxImages, maxTest, batch, randomInit, cached, augmented, epochs, lr, schedule, milestones, wd, momentum, batchSize, normalize, outDir };
+        { weights, data, imageSize, maxImages, maxTest, batch, randomInit, cached, augmented, epochs, lr, schedule, milestones, wd, momentum, batchSize, normalize, standardize, outDir };
         cmd.SetAction(r =>
         {
             var device = GlobalOptions.Apply(r);
@@ -171,7 +172,7 @@ public static class MocoUseCommands
             {
                 Epochs = r.GetValue(epochs), Lr = r.GetValue(lr), Schedule = r.GetValue(schedule)!, Milestones = r.GetValue(milestones) is { Length: > 0 } ms ? ms : null,
                 WeightDecay = r.GetValue(wd), Momentum = r.GetValue(momentum), BatchSize = r.GetValue(batchSize), NormalizeFeatures = r.GetValue(normalize),
-                Seed = r.GetValue(GlobalOptions.Seed),
+                StandardizeFeatures = r.GetValue(standardize), Seed = r.GetValue(GlobalOptions.Seed),
             }.Validate();
             string runDir = r.GetValue(outDir) ?? RunFolder.DefaultPath($"lincls-{DateTime.Now:yyyyMMdd-HHmmss}");
             Unsup.IO.OutputCheck.ForFolder(runDir, "output folder");   // before features are extracted, not after

@@ -18,6 +18,13 @@ public sealed record LinearProbeOptions
     public int BatchSize { get; init; } = 256;
     /// <summary>L2-normalise every feature vector before the classifier (keeps lr 30 stable on large-norm features).</summary>
     public bool NormalizeFeatures { get; init; }
+    /// <summary>
+    /// Scale every feature dimension to zero mean and unit variance over the training split (test features with the
+    /// training statistics), as scikit-learn's StandardScaler or the batch norm without affine parameters that MAE
+    /// puts before its linear probe. Not the MoCo paper's protocol; it makes the problem well conditioned, so SGD ends
+    /// where a converged logistic regression does.
+    /// </summary>
+    public bool StandardizeFeatures { get; init; }
     public long Seed { get; init; }
 
     public int[] EffectiveMilestones => Milestones ?? [(int)Math.Round(0.6 * Epochs), (int)Math.Round(0.8 * Epochs)];
@@ -93,21 +100,24 @@ public static class LinearProbe
         if (numClasses < 2) throw new UnsupException($"{numClasses} class(es): the linear protocol needs labelled data with at least 2 classes");
 
         using var scope = NewDisposeScope();
-        var xTest = Prepare(testFeatures, options, device);
+        (Tensor Mean, Tensor Std)? scaling = options.StandardizeFeatures ? Standardization(trainCount, trainBatch, options, device) : null;
+        var xTest = Prepare(testFeatures, options, device, scaling);
         var yTrain = trainLabels.to(ScalarType.Int64).to(device);
         var yTest = testLabels.to(ScalarType.Int64).to(device);
 
+        // one seeded generator for the initial weights and the batch order: the same options give the same probe,
+        // whatever else drew from torch's global generator before
+        var generator = new Generator((ulong)options.Seed);
         using var linear = nn.Linear(xTest.shape[1], numClasses);
         using (no_grad())
         {
-            nn.init.normal_(linear.weight!, 0, 0.01);
+            linear.weight!.copy_(randn(linear.weight.shape, generator: generator) * 0.01);
             nn.init.zeros_(linear.bias!);
         }
         linear.to(device);
         using var sgd = optim.SGD(linear.parameters(), options.Lr, options.Momentum, weight_decay: options.WeightDecay);
         long stepsPerEpoch = (trainCount + options.BatchSize - 1) / options.BatchSize;
         var schedule = LrSchedule.Create(options.Schedule, options.Epochs * stepsPerEpoch, 0, options.EffectiveMilestones.Select(m => m * stepsPerEpoch));
-        var generator = new Generator((ulong)options.Seed);
 
         var history = new List<LinearProbeEpoch>();
         long n = trainCount;
@@ -124,7 +134,7 @@ public static class LinearProbe
                 using var step = NewDisposeScope();
                 var idx = order.narrow(0, start, Math.Min(options.BatchSize, n - start));
                 double stepLr = schedule.Apply(sgd, epoch * stepsPerEpoch + start / options.BatchSize);
-                var loss = nn.functional.cross_entropy(linear.call(Prepare(trainBatch(idx), options, device)), yTrain[idx]);
+                var loss = nn.functional.cross_entropy(linear.call(Prepare(trainBatch(idx), options, device, scaling)), yTrain[idx]);
                 sgd.zero_grad();
                 loss.backward();
                 sgd.step();
@@ -149,11 +159,32 @@ public static class LinearProbe
         return new LinearProbeResult(history, confusion);
     }
 
-    static Tensor Prepare(Tensor features, LinearProbeOptions o, Device device)
+    static Tensor Prepare(Tensor features, LinearProbeOptions o, Device device, (Tensor Mean, Tensor Std)? scaling = null)
     {
         var x = features.to(ScalarType.Float32).to(device);
         if (o.NormalizeFeatures) x = nn.functional.normalize(x, p: 2, dim: 1);
+        if (scaling is { } s) x = (x - s.Mean) / s.Std;
         return x.detach();
+    }
+
+    /// <summary>Per-dimension mean and standard deviation of the (prepared) training features, in one pass of batches.</summary>
+    static (Tensor Mean, Tensor Std) Standardization(long trainCount, Func<Tensor, Tensor> trainBatch, LinearProbeOptions o, Device device)
+    {
+        using var noGrad = no_grad();
+        Tensor? sum = null, sumSq = null;
+        for (long start = 0; start < trainCount; start += o.BatchSize)
+        {
+            using var step = NewDisposeScope();
+            var idx = arange(start, Math.Min(start + o.BatchSize, trainCount), dtype: ScalarType.Int64, device: device);
+            var x = Prepare(trainBatch(idx), o, device).to(ScalarType.Float64);
+            var (s, q) = (x.sum([0L]), x.square().sum([0L]));   // not sum(0): a literal 0 converts to the ScalarType overload
+            if (sum is null) { sum = s.MoveToOuterDisposeScope(); sumSq = q.MoveToOuterDisposeScope(); }
+            else { sum.add_(s); sumSq!.add_(q); }
+        }
+        var mean = sum! / trainCount;
+        // constant dimensions (e.g. a ReLU unit that never fires) keep their scale instead of dividing by zero
+        var std = (sumSq! / trainCount - mean.square()).clamp_min(0).sqrt().clamp_min(1e-6);
+        return (mean.to(ScalarType.Float32), std.to(ScalarType.Float32));
     }
 
     /// <summary>counts[true, predicted].</summary>

@@ -45,7 +45,7 @@ public static class LinearProbeJob
             ["source"] = encoder.Source, ["format"] = encoder.Format, ["encoder"] = encoder.Describe(),
             ["epochs"] = options.Epochs, ["lr"] = options.Lr, ["schedule"] = options.Schedule, ["milestones"] = options.EffectiveMilestones,
             ["momentum"] = options.Momentum, ["weightDecay"] = options.WeightDecay, ["batchSize"] = options.BatchSize,
-            ["normalizeFeatures"] = options.NormalizeFeatures, ["seed"] = options.Seed,
+            ["normalizeFeatures"] = options.NormalizeFeatures, ["standardizeFeatures"] = options.StandardizeFeatures, ["seed"] = options.Seed,
         }) config[key] = value;
         var run = RunFolder.Create(o.OutDir, config);
         try { Directory.Delete(run.CheckpointsDir); } catch (IOException) { } // nothing to resume: no checkpoints

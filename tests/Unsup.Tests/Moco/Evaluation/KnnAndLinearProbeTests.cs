@@ -85,6 +85,29 @@ public class KnnAndLinearProbeTests
     }
 
     [Fact]
+    public void Standardized_features_make_the_probe_blind_to_each_dimensions_scale_and_offset()
+    {
+        var g = new Generator(4);
+        var (x, y) = Blobs(30, 3, 6, g);
+        // the same features with every dimension scaled and shifted differently (a backbone's units do differ so)
+        using var scale = tensor(new float[] { 1, 50, 0.02f, 7, 300, 0.5f });
+        using var shift = tensor(new float[] { 0, -40, 3, 900, 1, -2 });
+        using var warped = x * scale + shift;
+        var o = new LinearProbeOptions { Epochs = 8, Lr = 0.5, StandardizeFeatures = true };
+        var a = LinearProbe.Train(x, y, x, y, 3, o);
+        var b = LinearProbe.Train(warped, y, warped, y, 3, o);
+        // training statistics remove the per-dimension affine map, for the test features too
+        for (int i = 0; i < a.History.Count; i++)
+        {
+            Assert.Equal(a.History[i].Loss, b.History[i].Loss, 3);
+            Assert.Equal(a.History[i].Top1, b.History[i].Top1, 6);
+        }
+        // without the option the two runs differ (the comparison above is not vacuous)
+        var plain = o with { StandardizeFeatures = false };
+        Assert.NotEqual(LinearProbe.Train(x, y, x, y, 3, plain).Last.Loss, LinearProbe.Train(warped, y, warped, y, 3, plain).Last.Loss, 3);
+    }
+
+    [Fact]
     public void Confusion_matrix_counts_true_against_predicted()
     {
         using var pred = tensor(new long[] { 0, 1, 1, 2, 0 });
