@@ -26,7 +26,7 @@ public static class Program
           augment            [--size 28 --channels 1 --images 10000 --batch 256]             two MoCo views, img/s
           symnet-infer       --fixed A --moving B --weights W [--out DIR]  network / integration / warping / I/O seconds
           symnet-train-step  [--size 80x96x112 --channels 7 --steps 3 --warmup 1]            seconds per step
-          warp               [--size 160x192x224 --batch 4 --steps 7]     one scaling-and-squaring integration, s per warp
+          warp               [--size 160x192x224 --batch 4 --steps 7 --scale 3]   one integration of a smooth field (voxels ~ scale), s per squaring step
         """;
 
     public static int Main(string[] args)

@@ -1,4 +1,3 @@
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Unsup.Registration.Transforms;
@@ -12,12 +11,14 @@ public static class CompositionTransform
 {
     public static Tensor Compose(Tensor f1, Tensor f2)
     {
-        if (!SpatialTransformer.KernelApplies(f1, f2, f2) || f1.shape[0] != f2.shape[0]) return SpatialTransformer.WarpAndAdd(f1, f2, f2);
+        // KernelApplies also requires f1 and f2 of one shape, batch included
+        if (!SpatialTransformer.KernelApplies(f1, f2, f2)) return SpatialTransformer.WarpAndAdd(f1, f2, f2);
         using var scope = NewDisposeScope();
         var output = empty(f2.shape);
         var disp = f2.contiguous();
+        var field = DisplacementLayout.ToChannelsLast(f1);
         for (long n = 0; n < f1.shape[0]; n++)
-            FieldCompositionKernel.ComposeInto(output[n], null, f1[n].permute(1, 2, 3, 0).contiguous(), disp[n]);
+            FieldCompositionKernel.ComposeInto(output[n], null, field[n], disp[n]);
         return output.MoveToOuterDisposeScope();
     }
 }

@@ -119,7 +119,8 @@ internal static unsafe class WarpKernel
         }
     }
 
-    static float* Ptr(Tensor t)
+    /// <summary>The data of a float32 CPU tensor (shared with <see cref="FieldCompositionKernel"/>); the caller keeps the tensor alive.</summary>
+    internal static float* Ptr(Tensor t)
     {
         if (t.dtype != ScalarType.Float32 || t.device_type != DeviceType.CPU) throw new ArgumentException("float32 CPU tensors only");
         return (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(MemoryMarshal.Cast<byte, float>(t.bytes)));
