@@ -23,9 +23,7 @@ namespace Unsup;
 /// </remarks>
 public static class NativeAllocator
 {
-    const int M_TRIM_THRESHOLD = -1;
     const int M_MMAP_THRESHOLD = -3;
-    const int DefaultTrimThresholdBytes = 128 << 10;
 
     /// <summary>Blocks at least this large get their own mapping (and huge pages); smaller ones come from the heap.</summary>
     public const int MmapThresholdBytes = 2 << 20;
@@ -38,45 +36,6 @@ public static class NativeAllocator
     [DllImport("libc", EntryPoint = "malloc_trim")] static extern int MallocTrim(nuint pad);
 
     static bool glibc = OperatingSystem.IsLinux();
-    static bool thresholdFixed;
-    static int reuseScopes;
-    static readonly object Gate = new();
-
-    /// <summary>
-    /// While the returned scope lives, blocks up to <paramref name="bytes"/> come from the heap and freed ones stay
-    /// there for the next allocation: for loops that make the same few-MB tensors hundreds of times (affine
-    /// registration's iterations), where a fresh mapping per block was zero-filled again on every iteration (a third
-    /// of its fine level). Disposing restores the fixed threshold and hands the heap's free pages back. Does nothing
-    /// unless <see cref="Configure"/> fixed the threshold (otherwise glibc's own adaptive threshold already reuses).
-    /// </summary>
-    public static IDisposable ReuseBlocksUpTo(int bytes)
-    {
-        if (!thresholdFixed) return new Scope(null);
-        lock (Gate)
-        {
-            if (reuseScopes++ == 0)
-            {
-                MallOpt(M_TRIM_THRESHOLD, int.MaxValue);
-                MallOpt(M_MMAP_THRESHOLD, bytes);
-            }
-        }
-        return new Scope(() =>
-        {
-            lock (Gate)
-            {
-                if (--reuseScopes > 0) return;
-                MallOpt(M_MMAP_THRESHOLD, MmapThresholdBytes);
-                MallOpt(M_TRIM_THRESHOLD, DefaultTrimThresholdBytes);
-                MallocTrim(0);
-            }
-        });
-    }
-
-    sealed class Scope(Action? end) : IDisposable
-    {
-        Action? end = end;
-        public void Dispose() { end?.Invoke(); end = null; }
-    }
 
     /// <summary>
     /// Returns the free pages inside the native heap to the system (glibc's malloc_trim); training calls it after every
@@ -100,10 +59,7 @@ public static class NativeAllocator
             if (Environment.GetEnvironmentVariable("THP_MEM_ALLOC_ENABLE") is null && SetEnv("THP_MEM_ALLOC_ENABLE", "1", 0) == 0)
                 parts.Add("huge pages");
             if (Environment.GetEnvironmentVariable("GLIBC_TUNABLES") is null && MallOpt(M_MMAP_THRESHOLD, MmapThresholdBytes) == 1)
-            {
-                thresholdFixed = true;
                 parts.Add($"mmap threshold {MmapThresholdBytes >> 20} MB");
-            }
             if (parts.Count > 0) Description = string.Join(", ", parts);
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using TorchSharp;
 using TorchSharp.Modules;
 using Unsup.Registration.Geometry;
-using Unsup.Registration.Losses;
 using Unsup.Registration.Synthesis;
 using static TorchSharp.torch;
 
@@ -17,9 +16,11 @@ public sealed record AffineResult(double[,] FixedToMoving, double[] Centre, doub
 
 /// <summary>
 /// 12-parameter affine registration in world space: centre-of-mass start, rigid then affine, coarse to fine, optimised
-/// with Adam through grid_sample. T(x) = R·Sh·S (x − c) + c + t, c the fixed image's centre of mass, t starting at the
-/// difference of the centres of mass, S at the ratio of the heads' extents. Local NCC is evaluated on every voxel of the
-/// fixed image's foreground box, mutual information on a fresh random sample of its voxels each iteration (as elastix does).
+/// with Adam. T(x) = R·Sh·S (x − c) + c + t, c the fixed image's centre of mass, t starting at the difference of the
+/// centres of mass, S at the ratio of the heads' extents. Local NCC is evaluated on every voxel of the fixed image's
+/// foreground box with its gradient by hand (<see cref="AffineLocalNcc"/>; autograd only carries it from the voxel map
+/// to the parameters), mutual information through grid_sample and autograd on a fresh random sample of the box's voxels
+/// each iteration (as elastix does).
 /// </summary>
 public static class AffineRegistration
 {
@@ -43,42 +44,50 @@ public static class AffineRegistration
         double loss = double.NaN;
         if (!o.CentreOfMassOnly)
         {
-            // every iteration makes the same tensors of a few MB: keep them in the heap rather than fresh mappings
-            using var reuse = NativeAllocator.ReuseBlocksUpTo(64 << 20);
-            using var ncc = new LocalNcc(o.NccWindow);
             using var samples = new Generator((ulong)o.Seed);
             for (int l = 0; l < levels.Length; l++)
             {
                 var (fx, mv) = levels[l];
                 using var lvl = NewDisposeScope();
-                var (fixedVol, fixedPts) = Foreground(fx.Volume, WorldResampler.WorldPoints(fx.Grid) - tensor(cf, dtype: ScalarType.Float32), o);
-                var movingImg = mv.Volume.reshape([1, 1, .. mv.Volume.shape]);
-                var (invLin, invT) = WorldResampler.ToTensors(Matrix4.Inverse(mv.Grid.Affine));
-                // the moving image at fixed points [1, D, H, W, 3] (centred world mm) under the current parameters: [1, 1, D, H, W]
-                Tensor Warp(Tensor pts)
-                {
-                    var (m, t) = p.Matrix(cf);
-                    var vox = torch.matmul(pts, torch.matmul(invLin, m).t()) + (torch.matmul(invLin, t) + invT);
-                    return nn.functional.grid_sample(movingImg, WorldResampler.NormalizedGrid(vox, mv.Grid.Shape),
-                        GridSampleMode.Bilinear, GridSamplePaddingMode.Zeros, align_corners: true);
-                }
+                var (fixedVol, boxStart) = Foreground(fx.Volume, o);
+                var (invLin, invT) = WorldResampler.ToTensors(Matrix4.Inverse(mv.Grid.Affine), ScalarType.Float64);
                 Func<Tensor> objective;
-                if (o.Metric == AffineMetric.LocalNcc)
+                using var ncc = o.Metric == AffineMetric.LocalNcc ? new AffineLocalNcc(fixedVol, boxStart, mv.Volume, o.NccWindow) : null;
+                if (ncc is not null)
                 {
-                    var against = ncc.Against(fixedVol.reshape([1, 1, .. fixedVol.shape]));
-                    var pts = fixedPts.unsqueeze(0);
-                    objective = () => against(Warp(pts));
+                    // the fixed grid's voxel indices q to centred world mm: F_lin q + (F_t − c)
+                    var (fLin, fT) = WorldResampler.ToTensors(fx.Grid.Affine, ScalarType.Float64);
+                    var fShift = fT - tensor(cf, dtype: ScalarType.Float64);
+                    objective = () =>
+                    {
+                        // fixed voxels to moving voxels, [3, 4], a function of the parameters: the loss's gradient
+                        // with respect to it (by hand) flows to them through autograd on these few small tensors
+                        var (m, t) = p.Matrix(cf);
+                        var lin = invLin.matmul(m);
+                        var map = cat([lin.matmul(fLin), (lin.matmul(fShift) + invLin.matmul(t) + invT).unsqueeze(1)], 1);
+                        var (value, grad) = ncc.Evaluate(map.detach().data<double>().ToArray());
+                        var s = (map * tensor(grad, dtype: ScalarType.Float64).reshape(3, 4)).sum();
+                        return s - s.detach() + value;
+                    };
                 }
                 else
                 {
                     // as elastix: a fresh random set of fixed voxels every iteration, so the cost does not grow with the image
+                    var movingImg = mv.Volume.reshape([1, 1, .. mv.Volume.shape]);
+                    var lin32 = invLin.to(ScalarType.Float32); var invT32 = invT.to(ScalarType.Float32);
                     var values = fixedVol.reshape(-1);
-                    var pts = fixedPts.reshape(1, 1, 1, -1, 3);
+                    var box = boxStart.Select((s, i) => TensorIndex.Slice(s, s + fixedVol.shape[i])).ToArray();
+                    var pts = (WorldResampler.WorldPoints(fx.Grid)[box] - tensor(cf, dtype: ScalarType.Float32)).reshape(1, 1, 1, -1, 3);
                     long n = values.shape[0], k = Math.Min(n, o.MutualInformationSamples);
                     objective = () =>
                     {
                         var idx = randint(n, [k], generator: samples);
-                        return MutualInformation.Loss(values[idx], Warp(pts.index_select(3, idx)));
+                        var (m, t) = p.Matrix(cf);
+                        var m32 = m.to(ScalarType.Float32); var t32 = t.to(ScalarType.Float32);
+                        var vox = torch.matmul(pts.index_select(3, idx), torch.matmul(lin32, m32).t()) + (torch.matmul(lin32, t32) + invT32);
+                        var warped = nn.functional.grid_sample(movingImg, WorldResampler.NormalizedGrid(vox, mv.Grid.Shape),
+                            GridSampleMode.Bilinear, GridSamplePaddingMode.Zeros, align_corners: true);
+                        return MutualInformation.Loss(values[idx], warped);
                     };
                 }
                 if (l == 0 && o.RigidIterations > 0) loss = Optimise(objective, p.Rigid, o.RigidIterations, o.LearningRate);
@@ -102,23 +111,24 @@ public static class AffineRegistration
             var loss = objective();
             loss.backward();
             adam.step();
-            last = loss.item<float>();
+            last = loss.to(ScalarType.Float64).item<double>();
         }
         return last;
     }
 
     /// <summary>
     /// The fixed level cropped to the box around its foreground (values above <see cref="AffineOptions.ForegroundThreshold"/>,
-    /// grown by the NCC window): the air around a head carries no signal, and on whole-head scans it is half the voxels.
+    /// grown by the NCC window), with the box's first voxel: the air around a head carries no signal, and on whole-head
+    /// scans it is half the voxels.
     /// </summary>
-    static (Tensor Volume, Tensor Points) Foreground(Tensor volume, Tensor points, AffineOptions o)
+    static (Tensor Volume, long[] Start) Foreground(Tensor volume, AffineOptions o)
     {
-        if (o.ForegroundThreshold <= 0) return (volume, points);
+        if (o.ForegroundThreshold <= 0) return (volume, new long[3]);
         using var mask = volume > o.ForegroundThreshold;
-        if (!mask.any().item<bool>()) return (volume, points);
+        if (!mask.any().item<bool>()) return (volume, new long[3]);
         var box = BoundingBox.Of(mask, o.NccWindow);
         var idx = box.Start.Select((s, i) => TensorIndex.Slice(s, s + box.Size[i])).ToArray();
-        return (volume[idx].contiguous(), points[idx].contiguous());
+        return (volume[idx].contiguous(), box.Start);
     }
 
     /// <summary>
@@ -172,24 +182,27 @@ public static class AffineRegistration
         public Parameter[] Rigid => [rot, trans];
         public Parameter[] All => [rot, trans, logScale, shear];
 
-        /// <summary>Linear part M [3,3] and translation [3] (float32) of T(x) = M (x − c) + c + t applied to x − c: returns (M, c + t).</summary>
-        public (Tensor M, Tensor T) Matrix(double[] c)
-        {
-            var m = Linear();
-            var t = tensor(c, dtype: ScalarType.Float64) + trans * TranslationUnit;
-            return (m.to(ScalarType.Float32), t.to(ScalarType.Float32));
-        }
+        /// <summary>Linear part M [3,3] and translation [3] (float64) of T(x) = M (x − c) + c + t applied to x − c: returns (M, c + t).</summary>
+        public (Tensor M, Tensor T) Matrix(double[] c) => (Linear(), tensor(c, dtype: ScalarType.Float64) + trans * TranslationUnit);
 
+        // entries of Rx, Ry, Rz and the shear matrix as positions in [cos rot, sin rot, −sin rot, shear, 0, 1]
+        const int C = 0, S = 3, N = 6, Sh = 9, Z = 12, O = 13;
+        static readonly long[] Entries =
+        [
+            O, Z, Z, Z, C + 0, N + 0, Z, S + 0, C + 0,          // Rx
+            C + 1, Z, S + 1, Z, O, Z, N + 1, Z, C + 1,          // Ry
+            C + 2, N + 2, Z, S + 2, C + 2, Z, Z, Z, O,          // Rz
+            O, Sh + 0, Sh + 1, Z, O, Sh + 2, Z, Z, O,           // shear
+        ];
+
+        /// <summary>Rz Ry Rx Sh diag(exp logScale), gathered from one vector: a few ops, since the optimiser runs it (and its backward) every iteration.</summary>
         Tensor Linear()
         {
-            var z = zeros(1, ScalarType.Float64)[0];
-            var one = ones(1, ScalarType.Float64)[0];
-            var c = rot.cos(); var s = rot.sin();
-            var rx = stack([one, z, z, z, c[0], -s[0], z, s[0], c[0]]).reshape(3, 3);
-            var ry = stack([c[1], z, s[1], z, one, z, -s[1], z, c[1]]).reshape(3, 3);
-            var rz = stack([c[2], -s[2], z, s[2], c[2], z, z, z, one]).reshape(3, 3);
-            var sh = stack([one, shear[0], shear[1], z, one, shear[2], z, z, one]).reshape(3, 3);
-            return rz.matmul(ry).matmul(rx).matmul(sh).matmul(diag(logScale.exp()));
+            var sin = rot.sin();
+            var v = cat([rot.cos(), sin, -sin, shear, zeros(1, ScalarType.Float64), ones(1, ScalarType.Float64)]);
+            using var idx = tensor(Entries);
+            var m = v.index_select(0, idx).reshape(4, 3, 3);
+            return m[2].matmul(m[1]).matmul(m[0]).matmul(m[3]) * logScale.exp();
         }
 
         public double[,] ToMatrix4(double[] c)
