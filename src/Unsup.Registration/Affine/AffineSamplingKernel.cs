@@ -29,19 +29,31 @@ internal static unsafe class AffineSamplingKernel
         return (values, gradient);
     }
 
-    /// <summary><see cref="Sample"/> into contiguous buffers: values [*shape], gradient [3, *shape].</summary>
-    internal static void SampleInto(Tensor values, Tensor gradient, Tensor volume, double[] m, long[] offset)
+    /// <summary>
+    /// The volume alone resampled at M [q; 1] on a grid of <paramref name="shape"/> (offset 0): trilinear, or nearest
+    /// (ties to even, as grid_sample). What an affine resampler needs, without the [*shape, 3] point tensors (200 MB
+    /// each for a 256³ grid) that the grid_sample path builds.
+    /// </summary>
+    internal static Tensor Resample(Tensor volume, double[] m, long[] shape, bool nearest)
+    {
+        var values = empty(shape, ScalarType.Float32);
+        SampleInto(values, null, volume, m, new long[3], nearest);
+        return values;
+    }
+
+    /// <summary><see cref="Sample"/> into contiguous buffers: values [*shape], gradient [3, *shape] (or none: values only).</summary>
+    internal static void SampleInto(Tensor values, Tensor? gradient, Tensor volume, double[] m, long[] offset, bool nearest = false)
     {
         var shape = values.shape;
-        if (volume.dim() != 3 || m.Length != 12 || offset.Length != 3 || shape.Length != 3 || !gradient.shape.SequenceEqual([3, .. shape]))
+        if (volume.dim() != 3 || m.Length != 12 || offset.Length != 3 || shape.Length != 3 || (gradient is not null && !gradient.shape.SequenceEqual([3, .. shape])))
             throw new ArgumentException("a [D, H, W] volume, a 3x4 matrix, a 3-D box and a [3, *box] gradient");
         if (volume.numel() >= int.MaxValue) throw new ArgumentException("volume too large for 32-bit offsets");
         var img = volume.contiguous();
-        float* src = WarpKernel.Ptr(img), pv = WarpKernel.Ptr(values), pg = WarpKernel.Ptr(gradient);
+        float* src = WarpKernel.Ptr(img), pv = WarpKernel.Ptr(values), pg = gradient is null ? null : WarpKernel.Ptr(gradient);
         int d = (int)img.shape[0], h = (int)img.shape[1], w = (int)img.shape[2];
         long n = shape[0] * shape[1] * shape[2];
         var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, get_num_threads()) };
-        Parallel.For(0, shape[0] * shape[1], options, row => Row(src, d, h, w, m, offset, shape, row, pv, pg, n));
+        Parallel.For(0, shape[0] * shape[1], options, row => Row(src, d, h, w, m, offset, shape, row, pv, pg, n, nearest));
         GC.KeepAlive(img); GC.KeepAlive(values); GC.KeepAlive(gradient);
         if (!ReferenceEquals(img, volume)) img.Dispose();
     }
@@ -49,7 +61,7 @@ internal static unsafe class AffineSamplingKernel
     // optimised from the first call: a registration runs these loops a few hundred times, mostly before tiered JIT
     // would have recompiled them
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Row(float* src, int d, int h, int w, double[] m, long[] offset, long[] shape, long row, float* pv, float* pg, long n)
+    static void Row(float* src, int d, int h, int w, double[] m, long[] offset, long[] shape, long row, float* pv, float* pg, long n, bool nearest)
     {
         long a = row / shape[1], b = row % shape[1];
         double qa = offset[0] + a, qb = offset[1] + b;
@@ -58,13 +70,31 @@ internal static unsafe class AffineSamplingKernel
         double p1 = m[4] * qa + m[5] * qb + m[6] * offset[2] + m[7];
         double p2 = m[8] * qa + m[9] * qb + m[10] * offset[2] + m[11];
         long v = row * shape[2], c = 0;
+        if (nearest)
+        {
+            for (; c < shape[2]; c++, v++)
+                pv[v] = Nearest(src, d, h, w, p0 + m[2] * c, p1 + m[6] * c, p2 + m[10] * c);
+            return;
+        }
         if (Avx2.IsSupported && Fma.IsSupported)
             for (; c + 8 <= shape[2]; c += 8, v += 8)
-                if (!Eight(src, d, h, w, p0 + m[2] * c, p1 + m[6] * c, p2 + m[10] * c, (float)m[2], (float)m[6], (float)m[10], pv + v, pg + v, n))
+                if (!Eight(src, d, h, w, p0 + m[2] * c, p1 + m[6] * c, p2 + m[10] * c, (float)m[2], (float)m[6], (float)m[10], pv + v, G(pg, v), n))
                     for (int i = 0; i < 8; i++)
-                        Point(src, d, h, w, p0 + m[2] * (c + i), p1 + m[6] * (c + i), p2 + m[10] * (c + i), pv + v + i, pg + v + i, n);
+                        Point(src, d, h, w, p0 + m[2] * (c + i), p1 + m[6] * (c + i), p2 + m[10] * (c + i), pv + v + i, G(pg, v + i), n);
         for (; c < shape[2]; c++, v++)
-            Point(src, d, h, w, p0 + m[2] * c, p1 + m[6] * c, p2 + m[10] * c, pv + v, pg + v, n);
+            Point(src, d, h, w, p0 + m[2] * c, p1 + m[6] * c, p2 + m[10] * c, pv + v, G(pg, v), n);
+    }
+
+    /// <summary>The gradient slot of voxel v, or null when only values are wanted.</summary>
+    static float* G(float* pg, long v) => pg == null ? null : pg + v;
+
+    /// <summary>grid_sample's nearest: the closest voxel (ties to even, as nearbyint), 0 outside.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static float Nearest(float* s, int d, int h, int w, double p0, double p1, double p2)
+    {
+        double r0 = Math.Round(p0), r1 = Math.Round(p1), r2 = Math.Round(p2);
+        if (r0 < 0 || r1 < 0 || r2 < 0 || r0 > d - 1 || r1 > h - 1 || r2 > w - 1) return 0;
+        return s[(long)r0 * h * w + (long)r1 * w + (long)r2];
     }
 
     static readonly Vector256<float> Lane = Vector256.Create(0f, 1, 2, 3, 4, 5, 6, 7);
@@ -99,6 +129,7 @@ internal static unsafe class AffineSamplingKernel
         var e00 = Lerp(s000, s001, t2); var e01 = Lerp(s010, s011, t2); var e10 = Lerp(s100, s101, t2); var e11 = Lerp(s110, s111, t2);
         var g0 = Lerp(e00, e01, t1); var g1 = Lerp(e10, e11, t1);
         Avx.Store(value, Lerp(g0, g1, t0));
+        if (grad == null) return true;
         Avx.Store(grad, Avx.Subtract(g1, g0));
         Avx.Store(grad + n, Lerp(Avx.Subtract(e01, e00), Avx.Subtract(e11, e10), t0));
         var k0 = Lerp(Avx.Subtract(s001, s000), Avx.Subtract(s011, s010), t1);
@@ -132,7 +163,8 @@ internal static unsafe class AffineSamplingKernel
         }
         else if (f0 < -1 || f1 < -1 || f2 < -1 || f0 >= d || f1 >= h || f2 >= w)
         {
-            *value = 0; grad[0] = 0; grad[n] = 0; grad[2 * n] = 0;
+            *value = 0;
+            if (grad != null) { grad[0] = 0; grad[n] = 0; grad[2 * n] = 0; }
             return;
         }
         else
@@ -147,6 +179,7 @@ internal static unsafe class AffineSamplingKernel
         float e00 = u2 * s000 + t2 * s001, e01 = u2 * s010 + t2 * s011, e10 = u2 * s100 + t2 * s101, e11 = u2 * s110 + t2 * s111;
         float g0 = u1 * e00 + t1 * e01, g1 = u1 * e10 + t1 * e11;
         *value = u0 * g0 + t0 * g1;
+        if (grad == null) return;
         grad[0] = g1 - g0;
         grad[n] = u0 * (e01 - e00) + t0 * (e11 - e10);
         grad[2 * n] = u0 * (u1 * (s001 - s000) + t1 * (s011 - s010)) + t0 * (u1 * (s101 - s100) + t1 * (s111 - s110));

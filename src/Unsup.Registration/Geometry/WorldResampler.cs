@@ -58,6 +58,28 @@ public static class WorldResampler
         return (single ? outp[0] : outp).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Samples <paramref name="volume"/> ([*spatial] or [C, *spatial]) at <paramref name="outToVolume"/> · [q; 1] for
+    /// every voxel q of a grid of <paramref name="outShape"/>: the same as <see cref="Sample"/> at
+    /// Transform(VoxelIndices(outShape), outToVolume), but on the CPU without the [*out, 3] point tensors (on a 256³
+    /// grid, four of 200 MB each and most of an affine job's time and memory).
+    /// </summary>
+    public static Tensor SampleAffine(Tensor volume, double[,] outToVolume, long[] outShape, Interpolation mode = Interpolation.Linear)
+    {
+        using var scope = NewDisposeScope();
+        if (volume.device_type != DeviceType.CPU || volume.dim() is not (3 or 4))
+            return Sample(volume, Transform(VoxelIndices(outShape, volume.device), outToVolume), mode).MoveToOuterDisposeScope();
+        bool single = volume.dim() == 3, integer = !volume.is_floating_point();
+        var m = new double[12];
+        for (int i = 0; i < 3; i++) for (int j = 0; j < 4; j++) m[i * 4 + j] = outToVolume[i, j];
+        var v = single ? volume.unsqueeze(0) : volume;
+        var channels = Enumerable.Range(0, (int)v.shape[0])
+            .Select(c => Affine.AffineSamplingKernel.Resample(v[c].to(ScalarType.Float32), m, outShape, integer || mode == Interpolation.Nearest)).ToArray();
+        var outp = single ? channels[0] : stack(channels);
+        if (integer) outp = outp.round().to(volume.dtype);
+        return outp.MoveToOuterDisposeScope();
+    }
+
     /// <summary>Voxel coordinates (i, j, k) [..., 3] of a volume of <paramref name="spatial"/> shape as grid_sample's [-1, 1] (x = last axis) grid.</summary>
     public static Tensor NormalizedGrid(Tensor voxels, long[] spatial)
     {

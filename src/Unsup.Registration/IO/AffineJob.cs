@@ -48,21 +48,22 @@ public static class AffineJob
         var a = AffineRegistration.Register(fixedIn, fixedGeom, movingIn, movingGeom, o.Affine);
         var outputs = new Dictionary<string, string>();
         string Out(string key, string name) => outputs[key] = Path.Combine(o.OutDir, name);
-        var toMovingVoxels = WorldResampler.Transform(WorldResampler.WorldPoints(fixedGeom), Matrix4.Multiply(Matrix4.Inverse(movingGeom.Affine), a.FixedToMoving));
-        VolumeFile.Write(Out("moved", "moved.nii.gz"), fixedImg.Like(WorldResampler.Sample(movingVox, toMovingVoxels)));
+        // fixed voxels → fixed world → moving world → moving voxels
+        var toMovingVoxels = Matrix4.Multiply(Matrix4.Inverse(movingGeom.Affine), Matrix4.Multiply(a.FixedToMoving, fixedGeom.Affine));
+        VolumeFile.Write(Out("moved", "moved.nii.gz"), fixedImg.Like(WorldResampler.SampleAffine(movingVox, toMovingVoxels, fixedGeom.Shape)));
         ItkTransformFiles.WriteAffine(Out("affine_itk", "affine_itk.txt"), a.FixedToMoving, a.Centre);
         ItkTransformFiles.WriteElastixAffine(Out("transformix", "transformix_affine.txt"), a.FixedToMoving, a.Centre, fixedImg);
         ItkTransformFiles.WriteElastixAffine(Out("transformix_labels", "transformix_affine_labels.txt"), a.FixedToMoving, a.Centre, fixedImg, labels: true);
         double? dice = null, before = null;
         if (movingLabels is not null)
         {
-            var moved = WorldResampler.Sample(movingLabels, toMovingVoxels);
+            var moved = WorldResampler.SampleAffine(movingLabels, toMovingVoxels, fixedGeom.Shape);
             VolumeFile.Write(Out("moved_labels", "moved_labels.nii.gz"), fixedImg.Like(moved.to(ScalarType.Int32), NiftiIntent.Label));
             if (fixedLabels is not null)
             {
                 var ids = Dice.Labels(fixedLabels);
                 dice = Dice.Mean(moved, fixedLabels, ids);
-                var asIs = WorldResampler.Sample(movingLabels, WorldResampler.Transform(WorldResampler.WorldPoints(fixedGeom), Matrix4.Inverse(movingGeom.Affine)));
+                var asIs = WorldResampler.SampleAffine(movingLabels, Matrix4.Multiply(Matrix4.Inverse(movingGeom.Affine), fixedGeom.Affine), fixedGeom.Shape);
                 before = Dice.Mean(asIs, fixedLabels, ids);
             }
         }
