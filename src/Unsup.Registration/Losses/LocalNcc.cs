@@ -10,7 +10,8 @@ namespace Unsup.Registration.Losses;
 /// </summary>
 /// <remarks>
 /// Window sums come from a box filter with zero padding, applied separably (one 1-D pass per axis)
-/// to all five statistics at once; mathematically identical to the official w^nd convolution.
+/// to all five statistics at once; mathematically identical to the official w^nd convolution. In 3D on the CPU
+/// (float32) the filter is <see cref="BoxSumFunction"/>; elsewhere depthwise convolutions.
 /// </remarks>
 public sealed class LocalNcc : nn.Module<Tensor, Tensor, Tensor>
 {
@@ -56,39 +57,9 @@ public sealed class LocalNcc : nn.Module<Tensor, Tensor, Tensor>
         return (-cc.mean()).MoveToOuterDisposeScope();
     }
 
-    /// <summary>
-    /// The loss against one fixed image <paramref name="i"/> ([1, 1, *spatial]) as a function of the moving image, with
-    /// the fixed image's window sums computed once: an optimiser that calls it hundreds of times (affine registration)
-    /// filters three statistics per call instead of five. Equal to <see cref="forward"/> up to rounding
-    /// (cross = Σij − ΣiΣj/n is the same expression expanded). The returned tensors live in the caller's dispose scope.
-    /// </summary>
-    public Func<Tensor, Tensor> Against(Tensor i)
-    {
-        int nd = (int)i.dim() - 2;
-        if (nd is not (2 or 3) || i.shape[1] != 1) throw new ArgumentException($"LocalNcc expects a [N, 1, *spatial] tensor, got [{string.Join(", ", i.shape)}]");
-        double n = Math.Pow(Window, nd);
-        Tensor iSum, iVar;
-        using (var scope = NewDisposeScope())
-        using (no_grad())
-        {
-            var sums = BoxSum(cat([i, i * i], 1), nd);
-            iSum = sums[.., 0..1].contiguous().MoveToOuterDisposeScope();
-            iVar = (sums[.., 1..2] - iSum * iSum / n).MoveToOuterDisposeScope();
-        }
-        return j =>
-        {
-            using var scope = NewDisposeScope();
-            if (!j.shape.SequenceEqual(i.shape)) throw new ArgumentException($"moving image [{string.Join(", ", j.shape)}] is not the fixed image's shape [{string.Join(", ", i.shape)}]");
-            var sums = BoxSum(cat([j, j * j, i * j], 1), nd);
-            var jSum = sums[.., 0..1];
-            var jVar = sums[.., 1..2] - jSum * jSum / n;
-            var cross = sums[.., 2..3] - iSum * jSum / n;
-            return (-(cross * cross / (iVar * jVar + Eps)).mean()).MoveToOuterDisposeScope();
-        };
-    }
-
     private Tensor BoxSum(Tensor x, int nd)
     {
+        if (nd == 3 && x.device_type == DeviceType.CPU && x.dtype == ScalarType.Float32) return BoxSumFunction.Apply(x, Window);
         long channels = x.shape[1];
         int pad = Window / 2;
         var y = x;
