@@ -18,8 +18,8 @@ public enum Interpolation { Linear, Nearest }
 public static class SpatialTransformer
 {
     /// <summary>
-    /// Whether 3D float32 warps on the CPU without autograd use <see cref="WarpKernel"/> (default) instead of
-    /// libtorch's grid_sample. Off only to measure or cross-check the two paths.
+    /// Whether 3D float32 warps on the CPU use <see cref="WarpKernel"/> (default; with autograd, through
+    /// <see cref="WarpFunction"/>) instead of libtorch's grid_sample. Off only to measure or cross-check the two paths.
     /// </summary>
     public static bool UseCpuKernel { get; set; } = true;
 
@@ -42,6 +42,8 @@ public static class SpatialTransformer
             if (!image.is_floating_point()) fast = fast.round().to(image.dtype);
             return fast.MoveToOuterDisposeScope();
         }
+        if (mode == Interpolation.Linear && GradientKernelApplies(src, displacement, addend))
+            return WarpFunction.Apply(src, displacement, addend).MoveToOuterDisposeScope();
         var grid = ToSamplingGrid(displacement.to(src.dtype));
         // one field applied to a whole batch (e.g. several label maps of one subject)
         if (grid.shape[0] != src.shape[0]) grid = grid.expand([src.shape[0], .. grid.shape[1..]]);
@@ -54,11 +56,20 @@ public static class SpatialTransformer
     }
 
     internal static bool KernelApplies(Tensor src, Tensor displacement, Tensor? addend) =>
+        CpuShapesAndTypes(src, displacement, addend) && !NeedsGradient(src, displacement, addend);
+
+    /// <summary>The same warps when autograd needs them: <see cref="WarpFunction"/> (the kernel and its hand-written backward).</summary>
+    internal static bool GradientKernelApplies(Tensor src, Tensor displacement, Tensor? addend) =>
+        CpuShapesAndTypes(src, displacement, addend) && NeedsGradient(src, displacement, addend);
+
+    static bool CpuShapesAndTypes(Tensor src, Tensor displacement, Tensor? addend) =>
         UseCpuKernel && src.dim() == 5
         && src.dtype == ScalarType.Float32 && displacement.dtype == ScalarType.Float32
         && (addend is null || (addend.dtype == ScalarType.Float32 && addend.shape.SequenceEqual(src.shape)))
-        && src.device_type == DeviceType.CPU && displacement.device_type == DeviceType.CPU
-        && !(is_grad_enabled() && (src.requires_grad || displacement.requires_grad || (addend?.requires_grad ?? false)));
+        && src.device_type == DeviceType.CPU && displacement.device_type == DeviceType.CPU;
+
+    static bool NeedsGradient(Tensor src, Tensor displacement, Tensor? addend) =>
+        is_grad_enabled() && (src.requires_grad || displacement.requires_grad || (addend?.requires_grad ?? false));
 
     /// <summary>Normalised grid [N, *spatial, nd] for grid_sample: identity + displacement in unit coordinates.</summary>
     public static Tensor ToSamplingGrid(Tensor displacement)

@@ -120,8 +120,8 @@ public class TransformTests
     [Fact]
     public void CpuKernelsAgreeWithGridSample()
     {
-        // Without autograd, integration and composition run FieldCompositionKernel; with a gradient they take
-        // libtorch's grid_sample. A field of several voxels on a non-cubic grid whose last size is not a multiple
+        // Without autograd, integration and composition run FieldCompositionKernel; in float64 they take libtorch's
+        // grid_sample. A field of several voxels on a non-cubic grid whose last size is not a multiple
         // of 8 (vector chunks and scalar rest), sampling outside the volume near its faces (the zero padding).
         using var scope = NewDisposeScope();
         manual_seed(3);
@@ -134,13 +134,48 @@ public class TransformTests
             fast = DiffeomorphicTransform.Integrate(v);
             fastComposed = CompositionTransform.Compose(fast, -v.flip(0));
         }
-        var vg = v.clone().requires_grad_(true);
-        var reference = DiffeomorphicTransform.Integrate(vg);
-        var referenceComposed = CompositionTransform.Compose(reference, -vg.flip(0));
+        var vg = v.to(ScalarType.Float64);
+        var reference = DiffeomorphicTransform.Integrate(vg).to(ScalarType.Float32);
+        var referenceComposed = CompositionTransform.Compose(DiffeomorphicTransform.Integrate(vg), -vg.flip(0)).to(ScalarType.Float32);
         Assert.True(fast.abs().max().item<float>() > 3, "the field should reach outside the volume");
         float diff = (fast - reference).abs().max().item<float>();
         float diffComposed = (fastComposed - referenceComposed).abs().max().item<float>();
         Assert.True(diff < 1e-4 && diffComposed < 1e-4, $"kernel vs grid_sample: integration {diff}, composition {diffComposed} voxels");
+    }
+
+    [Fact]
+    public void WarpGradientsOnTheCpuKernelEqualGridSamplesAutograd()
+    {
+        // float32 on the CPU with autograd runs WarpFunction (WarpKernel + WarpBackwardKernel); float64 takes
+        // grid_sample. Both gradients (image and displacement), an addend, a displacement shared by a batch, points
+        // outside the volume, and the squaring step u + u∘(id + u) where one tensor is all three inputs.
+        using var scope = NewDisposeScope();
+        manual_seed(11);
+        var image = rand([2, 2, 7, 8, 11]);
+        var disp = randn([2, 3, 7, 8, 11]) * 1.5;
+        var shared = randn([1, 3, 7, 8, 11]) * 1.5;
+        var addend = rand([2, 2, 7, 8, 11]);
+        (Tensor Out, Tensor[] Grads) Run(ScalarType t, Func<Tensor[], Tensor> warp, params Tensor[] inputs)
+        {
+            var xs = inputs.Select(x => x.to(t).detach().requires_grad_()).ToArray();
+            var output = warp(xs);
+            using var g = new Generator(5);
+            var weights = randn(output.shape, generator: g).to(t);   // the same for both precisions
+            var grads = autograd.grad([(output * weights).sum()], xs);
+            return (output.to(ScalarType.Float32), grads.Select(g => g.to(ScalarType.Float32)).ToArray());
+        }
+        void Same(Func<Tensor[], Tensor> warp, params Tensor[] inputs)
+        {
+            var (fast, fastGrads) = Run(ScalarType.Float32, warp, inputs);
+            var (reference, referenceGrads) = Run(ScalarType.Float64, warp, inputs);
+            Assert.True(fast.allclose(reference, atol: 1e-5));
+            for (int k = 0; k < inputs.Length; k++)
+                Assert.True(fastGrads[k].allclose(referenceGrads[k], rtol: 1e-4, atol: 1e-4), $"input {k}: {(fastGrads[k] - referenceGrads[k]).abs().max().item<float>()}");
+        }
+        Same(x => SpatialTransformer.Warp(x[0], x[1]), image, disp);
+        Same(x => SpatialTransformer.WarpAndAdd(x[0], x[1], x[2]), image, disp, addend);
+        Same(x => SpatialTransformer.Warp(x[0], x[1]), image, shared);
+        Same(x => SpatialTransformer.WarpAndAdd(x[0], x[0], x[0]), disp[..1, ..]);
     }
 
     internal static Tensor SmoothVelocity(int n, double amplitude)

@@ -1,0 +1,140 @@
+using System.Runtime.CompilerServices;
+using static TorchSharp.torch;
+
+namespace Unsup.Registration.Transforms;
+
+/// <summary>
+/// The backward pass of <see cref="WarpKernel"/>'s trilinear warp out = image∘(id + disp) (3D, float32, CPU, zeros
+/// outside, channel 0 of disp along the last axis): the gradient with respect to the displacement (the interpolant's
+/// spatial gradient times the incoming gradient, summed over channels) and, when asked, with respect to the image
+/// (the incoming gradient scattered to the eight corners with the same weights). libtorch's grid_sampler_3d backward
+/// does this on one thread per batch item; in a SYMNet training step (seven squarings of two fields plus the image
+/// warps, all through autograd) it was the largest cost. The image gradient is scattered into one buffer per worker
+/// (voxels of different rows can hit the same corner) and the buffers are summed.
+/// </summary>
+internal static unsafe class WarpBackwardKernel
+{
+    /// <param name="image">[N, C, D, H, W]</param>
+    /// <param name="disp">[N or 1, 3, D, H, W]</param>
+    /// <param name="grad">d loss / d out, [N, C, D, H, W]</param>
+    /// <returns>d loss / d disp (disp's shape; summed over the batch when disp is shared) and d loss / d image (or null)</returns>
+    internal static (Tensor Disp, Tensor? Image) Backward(Tensor image, Tensor disp, Tensor grad, bool imageGradient)
+    {
+        var img = image.contiguous(); var dsp = disp.contiguous(); var g = grad.contiguous();
+        long n = img.shape[0], c = img.shape[1], d = img.shape[2], h = img.shape[3], w = img.shape[4], vol = d * h * w;
+        bool shared = dsp.shape[0] == 1 && n > 1;
+        int workers = Math.Max(1, Math.Min(get_num_threads(), (int)d));
+        var gDisp = zeros([shared ? workers : n, 3, d, h, w]);
+        var gImage = imageGradient ? zeros([workers, n, c, d, h, w]) : null;
+        float* pi = WarpKernel.Ptr(img), pd = WarpKernel.Ptr(dsp), pg = WarpKernel.Ptr(g), pgd = WarpKernel.Ptr(gDisp);
+        float* pgi = gImage is null ? null : WarpKernel.Ptr(gImage);
+        var geometry = new Geometry((int)c, (int)d, (int)h, (int)w);
+        // each worker takes a contiguous run of planes (and its own image-gradient buffer)
+        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, k =>
+        {
+            long z0 = d * k / workers, z1 = d * (k + 1) / workers;
+            for (long b = 0; b < n; b++)
+            {
+                float* dx = pd + (dsp.shape[0] == 1 ? 0 : b * 3 * vol);
+                float* outDisp = pgd + (shared ? k : b) * 3 * vol;
+                float* outImage = pgi == null ? null : pgi + (k * n + b) * c * vol;
+                for (long z = z0; z < z1; z++)
+                    Plane(geometry, pi + b * c * vol, dx, pg + b * c * vol, outDisp, outImage, (int)z);
+            }
+        });
+        GC.KeepAlive(img); GC.KeepAlive(dsp); GC.KeepAlive(g); GC.KeepAlive(gDisp); GC.KeepAlive(gImage);
+        foreach (var (copy, original) in new[] { (img, image), (dsp, disp), (g, grad) })
+            if (!ReferenceEquals(copy, original)) copy.Dispose();
+        Tensor dispGrad = gDisp;
+        if (shared) { dispGrad = gDisp.sum([0L], keepdim: true); gDisp.Dispose(); }
+        Tensor? imageGrad = null;
+        if (gImage is not null) { imageGrad = workers == 1 ? gImage[0] : gImage.sum([0L]); if (workers > 1) gImage.Dispose(); }
+        return (dispGrad, imageGrad);
+    }
+
+    readonly record struct Geometry(int C, int D, int H, int W);
+
+    /// <summary>A voxel whose eight corners are all in the volume (o: the first corner): straight-line code, no bounds checks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Inside(float* src, float* g, float* outDisp, float* outImage, int c, long vol, long hw, int w, long v, long o, float ax, float ay, float az)
+    {
+        float bx = 1 - ax, by = 1 - ay, bz = 1 - az;
+        float gx = 0, gy = 0, gz = 0;
+        for (int k = 0; k < c; k++)
+        {
+            float go = g[k * vol + v];
+            if (go == 0) continue;
+            float* s = src + k * vol + o;
+            float s000 = s[0], s001 = s[1], s010 = s[w], s011 = s[w + 1];
+            float s100 = s[hw], s101 = s[hw + 1], s110 = s[hw + w], s111 = s[hw + w + 1];
+            // derivatives of the trilinear interpolant along x, y, z (as in AffineSamplingKernel.Point)
+            gx += go * (bz * (by * (s001 - s000) + ay * (s011 - s010)) + az * (by * (s101 - s100) + ay * (s111 - s110)));
+            gy += go * (bz * (bx * (s010 - s000) + ax * (s011 - s001)) + az * (bx * (s110 - s100) + ax * (s111 - s101)));
+            gz += go * (by * (bx * (s100 - s000) + ax * (s101 - s001)) + ay * (bx * (s110 - s010) + ax * (s111 - s011)));
+            if (outImage == null) continue;
+            float* t = outImage + k * vol + o;
+            float zy00 = bz * by * go, zy01 = bz * ay * go, zy10 = az * by * go, zy11 = az * ay * go;
+            t[0] += zy00 * bx; t[1] += zy00 * ax; t[w] += zy01 * bx; t[w + 1] += zy01 * ax;
+            t[hw] += zy10 * bx; t[hw + 1] += zy10 * ax; t[hw + w] += zy11 * bx; t[hw + w + 1] += zy11 * ax;
+        }
+        outDisp[v] += gx; outDisp[vol + v] += gy; outDisp[2 * vol + v] += gz;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Plane(Geometry s, float* src, float* dx, float* g, float* outDisp, float* outImage, int z)
+    {
+        int c = s.C, d = s.D, h = s.H, w = s.W;
+        long hw = (long)h * w, vol = d * hw;
+        float* dy = dx + vol, dz = dy + vol;
+        for (int y = 0; y < h; y++)
+        {
+            long v = z * hw + (long)y * w;
+            for (int x = 0; x < w; x++, v++)
+            {
+                float px = x + dx[v], py = y + dy[v], pz = z + dz[v];
+                float fx0 = MathF.Floor(px), fy0 = MathF.Floor(py), fz0 = MathF.Floor(pz);
+                int x0 = (int)fx0, y0 = (int)fy0, z0 = (int)fz0;
+                float ax = px - fx0, ay = py - fy0, az = pz - fz0;
+                float bx = 1 - ax, by = 1 - ay, bz = 1 - az;
+                // corners (cz, cy, cx) with their weights; out-of-volume corners have value 0 and take no gradient
+                bool inside = x0 >= 0 && y0 >= 0 && z0 >= 0 && x0 < w - 1 && y0 < h - 1 && z0 < d - 1;
+                if (inside)
+                {
+                    Inside(src, g, outDisp, outImage, c, vol, hw, w, v, z0 * hw + (long)y0 * w + x0, ax, ay, az);
+                    continue;
+                }
+                if (x0 < -1 || y0 < -1 || z0 < -1 || x0 >= w || y0 >= h || z0 >= d) continue;
+                float gx = 0, gy = 0, gz = 0;
+                for (int k = 0; k < c; k++)
+                {
+                    float go = g[k * vol + v];
+                    if (go == 0) continue;
+                    float* sk = src + k * vol;
+                    float* ik = outImage == null ? null : outImage + k * vol;
+                    for (int cz = 0; cz < 2; cz++)
+                    {
+                        int zz = z0 + cz; if (!inside && (uint)zz >= (uint)d) continue;
+                        float wz = cz == 0 ? bz : az, sz = cz == 0 ? -1 : 1;
+                        for (int cy = 0; cy < 2; cy++)
+                        {
+                            int yy = y0 + cy; if (!inside && (uint)yy >= (uint)h) continue;
+                            float wy = cy == 0 ? by : ay, sy = cy == 0 ? -1 : 1;
+                            long row = zz * hw + (long)yy * w;
+                            for (int cx = 0; cx < 2; cx++)
+                            {
+                                int xx = x0 + cx; if (!inside && (uint)xx >= (uint)w) continue;
+                                float wx = cx == 0 ? bx : ax, sx = cx == 0 ? -1 : 1;
+                                float val = sk[row + xx] * go;
+                                gx += sx * wy * wz * val;
+                                gy += sy * wx * wz * val;
+                                gz += sz * wx * wy * val;
+                                if (ik != null) ik[row + xx] += wx * wy * wz * go;
+                            }
+                        }
+                    }
+                }
+                outDisp[v] += gx; outDisp[vol + v] += gy; outDisp[2 * vol + v] += gz;
+            }
+        }
+    }
+}
