@@ -222,7 +222,8 @@ public static class Program
     static double PeakMb()
     {
         foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith("VmHWM")) return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
+            // "VmHWM:\t 812345 kB", or with no space after the tab from 10 GB on
+            if (line.StartsWith("VmHWM")) return long.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;
         return double.NaN;
     }
 }

@@ -23,7 +23,11 @@ internal sealed class BoxSumFunction : autograd.SingleTensorFunction<BoxSumFunct
     }
 
     // one gradient per forward argument: none for the window
-    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad) => [Filter(grad, (int)ctx.get_data("window")), null!];
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad)
+    {
+        Transforms.BackwardResults.ReleasePrevious();
+        return Transforms.BackwardResults.Hand([Filter(grad, (int)ctx.get_data("window")), null!], grad);
+    }
 
     static Tensor Filter(Tensor x, int window)
     {

@@ -91,10 +91,7 @@ internal static unsafe class WarpBackwardKernel
             long v = z * hw + (long)y * w;
             for (int x = 0; x < w; x++, v++)
             {
-                float px = x + dx[v], py = y + dy[v], pz = z + dz[v];
-                float fx0 = MathF.Floor(px), fy0 = MathF.Floor(py), fz0 = MathF.Floor(pz);
-                int x0 = (int)fx0, y0 = (int)fy0, z0 = (int)fz0;
-                float ax = px - fx0, ay = py - fy0, az = pz - fz0;
+                var (x0, y0, z0, ax, ay, az) = WarpKernel.Cell.Of(x, y, z, dx[v], dy[v], dz[v]);
                 float bx = 1 - ax, by = 1 - ay, bz = 1 - az;
                 // corners (cz, cy, cx) with their weights; out-of-volume corners have value 0 and take no gradient
                 bool inside = x0 >= 0 && y0 >= 0 && z0 >= 0 && x0 < w - 1 && y0 < h - 1 && z0 < d - 1;

@@ -25,9 +25,10 @@ internal sealed class WarpFunction : autograd.SingleTensorFunction<WarpFunction>
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad)
     {
+        BackwardResults.ReleasePrevious();
         var saved = ctx.get_saved_variables();
         var (gDisp, gImage) = WarpBackwardKernel.Backward(saved[0], saved[1], grad, (bool)ctx.get_data("imageGrad"));
         foreach (var t in saved) t.Dispose();
-        return (bool)ctx.get_data("addend") ? [gImage!, gDisp, grad] : [gImage!, gDisp];
+        return BackwardResults.Hand((bool)ctx.get_data("addend") ? [gImage!, gDisp, grad] : [gImage!, gDisp], grad);
     }
 }

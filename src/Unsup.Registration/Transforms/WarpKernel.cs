@@ -54,10 +54,7 @@ internal static unsafe class WarpKernel
             long v = z * hw + (long)y * w;
             for (int x = 0; x < w; x++, v++)
             {
-                float px = x + dx[v], py = y + dy[v], pz = z + dz[v];
-                float fx0 = MathF.Floor(px), fy0 = MathF.Floor(py), fz0 = MathF.Floor(pz);
-                int x0 = (int)fx0, y0 = (int)fy0, z0 = (int)fz0;
-                float ax = px - fx0, ay = py - fy0, az = pz - fz0;
+                var (x0, y0, z0, ax, ay, az) = Cell.Of(x, y, z, dx[v], dy[v], dz[v]);
                 float bx = 1 - ax, by = 1 - ay, bz = 1 - az;
                 if (x0 >= 0 && y0 >= 0 && z0 >= 0 && x0 < w - 1 && y0 < h - 1 && z0 < d - 1)
                 {
@@ -95,6 +92,18 @@ internal static unsafe class WarpKernel
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>The cell of voxel (x, y, z) displaced by (dx, dy, dz): its first corner and the position's fractions in it.</summary>
+    internal readonly record struct Cell(int X0, int Y0, int Z0, float Ax, float Ay, float Az)
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Cell Of(int x, int y, int z, float dx, float dy, float dz)
+        {
+            float px = x + dx, py = y + dy, pz = z + dz;
+            float fx0 = MathF.Floor(px), fy0 = MathF.Floor(py), fz0 = MathF.Floor(pz);
+            return new Cell((int)fx0, (int)fy0, (int)fz0, px - fx0, py - fy0, pz - fz0);
         }
     }
 
