@@ -43,6 +43,7 @@ if command -v readelf >/dev/null; then
   versions="$(readelf -V "$so")"   # not piped into grep -q: its early exit would SIGPIPE readelf under pipefail
   grep -qE 'GLIBCXX_3\.4\.32 +Flags: WEAK' <<<"$versions" \
     || { echo "pack-smoke: the tool package's libLibTorchSharp.so is not patched (GLIBCXX_3.4.32 not weak)" >&2; exit 1; }
+  rm -rf "$tmp/toolpkg"   # ~400 MB; /tmp may be small
   step "tool package carries the patched libLibTorchSharp.so (GLIBCXX_3.4.32 weak)"
 else
   step "readelf not found: not checking the packed libLibTorchSharp.so (the runs below still load it)"
