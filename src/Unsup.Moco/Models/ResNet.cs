@@ -91,14 +91,15 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>
     /// <summary>Globally average-pooled features [N, FeatureDim] (what the kNN monitor and linear probe use).</summary>
     public Tensor Features(Tensor x)
     {
-        using var scope = NewDisposeScope();
-        var y = nn.functional.relu(bn1.call(conv1.call(x)));
-        if (!Options.CifarStem) y = nn.functional.max_pool2d(y, 3, 2, 1);
-        y = layer1.call(y);
-        y = layer2.call(y);
-        y = layer3.call(y);
-        y = layer4.call(y);
-        return y.mean([2, 3]).MoveToOuterDisposeScope();
+        // each intermediate released once consumed (Activations): eval-mode extraction peaks at PyTorch's memory
+        var y = conv1.call(x).Into(bn1).relu_();
+        if (!Options.CifarStem)
+        {
+            using var stem = y;
+            y = nn.functional.max_pool2d(stem, 3, 2, 1);
+        }
+        y = y.Into(layer1).Into(layer2).Into(layer3).Into(layer4);
+        using (y) return y.mean([2, 3]);
     }
 
     public override Tensor forward(Tensor x)

@@ -28,11 +28,18 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        using var scope = NewDisposeScope();
-        var identity = downsample is null ? x : downsample.call(x);
-        var y = nn.functional.relu(bn1.call(conv1.call(x)));
-        y = bn2.call(conv2.call(y));
-        return nn.functional.relu(y.add_(identity)).MoveToOuterDisposeScope();
+        // torchvision's in-place ReLUs (batch norm's backward needs its input, not its output)
+        var y = conv1.call(x).Into(bn1).relu_();
+        y = y.Into(conv2).Into(bn2);
+        return AddIdentity(y, x, downsample).relu_();
+    }
+
+    /// <summary>y += x, or y += downsample(x); the shortcut's own activation released at once.</summary>
+    internal static Tensor AddIdentity(Tensor y, Tensor x, nn.Module<Tensor, Tensor>? downsample)
+    {
+        if (downsample is null) return y.add_(x);
+        using var identity = downsample.call(x);
+        return y.add_(identity);
     }
 }
 
@@ -60,11 +67,9 @@ public sealed class Bottleneck : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        using var scope = NewDisposeScope();
-        var identity = downsample is null ? x : downsample.call(x);
-        var y = nn.functional.relu(bn1.call(conv1.call(x)));
-        y = nn.functional.relu(bn2.call(conv2.call(y)));
-        y = bn3.call(conv3.call(y));
-        return nn.functional.relu(y.add_(identity)).MoveToOuterDisposeScope();
+        var y = conv1.call(x).Into(bn1).relu_();
+        y = y.Into(conv2).Into(bn2).relu_();
+        y = y.Into(conv3).Into(bn3);
+        return BasicBlock.AddIdentity(y, x, downsample).relu_();
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using TorchSharp;
 using Unsup.Moco.Models;
 using static TorchSharp.torch;
 
