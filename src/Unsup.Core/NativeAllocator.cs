@@ -38,14 +38,30 @@ public static class NativeAllocator
     static bool glibc = OperatingSystem.IsLinux();
 
     /// <summary>
-    /// Returns the free pages inside the native heap to the system (glibc's malloc_trim); training calls it after every
-    /// step so a long run holds flat memory. A millisecond or two on a heap of a few hundred MB.
+    /// Returns the free pages inside the native heap to the system (glibc's malloc_trim), after
+    /// <see cref="CollectUndisposed"/>; training calls it after every step so a long run holds flat memory.
+    /// A few milliseconds on a heap of a few hundred MB.
     /// </summary>
     public static void ReleaseFreed()
     {
+        CollectUndisposed();
         if (!glibc) return;
         try { MallocTrim(0); }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { glibc = false; }
+    }
+
+    /// <summary>
+    /// A gen-0 collection and the finalizers it queues (under a millisecond): TorchSharp objects nobody disposes (the
+    /// scalar behind <c>tensor * 2.0</c>, index and option objects) each hold a small native allocation that only a
+    /// finalizer frees, and the GC, which sees a few bytes of managed memory each, may not run for thousands of
+    /// batches. Scattered through the native heap they keep freed tensor blocks from merging and being reused: MoCo's
+    /// augmentation grew by about 1 MB per batch of 256 images until a collection ran (bench/results/speed-profiles.md).
+    /// Loops of many small tensor operations (data pipelines) call it once per batch.
+    /// </summary>
+    public static void CollectUndisposed()
+    {
+        GC.Collect(0, GCCollectionMode.Forced, blocking: true);
+        GC.WaitForPendingFinalizers();
     }
 
     /// <summary>Call before the first tensor is made (first line of a program); does nothing off Linux/glibc.</summary>
