@@ -72,6 +72,7 @@ public static class Program
         model.train();
         using var opt = MocoOptimizer.Create(model.TrainableParameters(), 0.06, 0.9, 5e-4);
         var times = new List<double>();
+        using var reuse = NativeAllocator.ReuseBlocksUpTo(Unsup.Moco.Training.MocoPretraining.ReusedBlockBytes);   // as `moco pretrain` does
         for (int i = 0; i < o.Int("warmup", 1) + o.Int("steps", 3); i++)
         {
             using var scope = NewDisposeScope();

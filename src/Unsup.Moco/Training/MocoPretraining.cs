@@ -36,6 +36,9 @@ public sealed record MocoPretrainResult(string RunDir, double Epochs, double? Kn
 /// </summary>
 public static class MocoPretraining
 {
+    /// <summary>Activations up to this size stay in the native heap across steps (<see cref="NativeAllocator.ReuseBlocksUpTo"/>).</summary>
+    public const int ReusedBlockBytes = 16 << 20;
+
     public static MocoPretrainResult Run(MocoData data, MocoPretrainOptions o)
     {
         var log = o.Log ?? Console.Out;
@@ -73,6 +76,8 @@ public static class MocoPretraining
         double lastLoss = double.NaN, rate = 0;
         int epochsThisCall = 0;
         bool timeUp = false;
+        // every step allocates the same activations (3 MB at width 8 on 28-pixel batches of 128): reuse their heap blocks
+        using var reuse = NativeAllocator.ReuseBlocksUpTo(ReusedBlockBytes);
         while (state.Step < trainer.TotalSteps && !timeUp && (o.StopAfterEpochs is not int stop || epochsThisCall < stop))
         {
             int epoch = trainer.EpochOf(state.Step);
