@@ -27,6 +27,9 @@ public class ResNetActivationTests
         net.train(training);
         using var x = rand(2, 1, 32, 32);
         using var grad = set_grad_enabled(training);
+        // earlier tests' undisposed handles are finalized whenever a collection runs: drain them before counting
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
         using (NewDisposeScope())
         {
             var f = net.Features(x);
