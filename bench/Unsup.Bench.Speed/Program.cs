@@ -5,6 +5,7 @@ using Unsup.IO;
 using Unsup.Moco;
 using Unsup.Moco.Augment;
 using Unsup.Moco.Models;
+using Unsup.Moco.Training;
 using Unsup.Registration.Losses;
 using Unsup.Registration.Model;
 using Unsup.Registration.Transforms;
@@ -72,7 +73,7 @@ public static class Program
         model.train();
         using var opt = MocoOptimizer.Create(model.TrainableParameters(), 0.06, 0.9, 5e-4);
         var times = new List<double>();
-        using var reuse = NativeAllocator.ReuseBlocksUpTo(Unsup.Moco.Training.MocoPretraining.ReusedBlockBytes);   // as `moco pretrain` does
+        using var reuse = NativeAllocator.ReuseBlocksUpTo(MocoPretraining.ReusedBlockBytes);   // as `moco pretrain` does
         for (int i = 0; i < o.Int("warmup", 1) + o.Int("steps", 3); i++)
         {
             using var scope = NewDisposeScope();

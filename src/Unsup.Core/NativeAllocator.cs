@@ -58,8 +58,8 @@ public static class NativeAllocator
     /// <summary>
     /// While the returned scope lives, blocks up to <paramref name="bytes"/> come from the heap and stay in it between
     /// steps (no trim): a training loop whose every step allocates the same few-MB activations then reuses them instead
-    /// of mapping and zero-filling them afresh. MoCo at width 8 (3.2 MB activations): 0.73 → 0.40 s per step, peak RSS
-    /// 280 → 360 MB (PyTorch 428; bench/results/speed-profiles.md). Blocks above it keep their own mappings; the end of
+    /// of mapping and zero-filling them afresh. MoCo at width 8 (3.2 MB activations): 250 → 545 img/s, peak RSS
+    /// 284 → 354 MB (PyTorch 393; the moco-step rows of bench/results/speed.md). Blocks above it keep their own mappings; the end of
     /// the scope restores the fixed threshold and trims. Does nothing when the threshold is not Unsup's
     /// (<c>GLIBC_TUNABLES</c> given, or not glibc).
     /// </summary>
@@ -97,7 +97,8 @@ public static class NativeAllocator
     /// scalar behind <c>tensor * 2.0</c>, index and option objects) each hold a small native allocation that only a
     /// finalizer frees, and the GC, which sees a few bytes of managed memory each, may not run for thousands of
     /// batches. Scattered through the native heap they keep freed tensor blocks from merging and being reused: MoCo's
-    /// augmentation grew by about 1 MB per batch of 256 images until a collection ran (bench/results/speed-profiles.md).
+    /// augmentation grew by about 1 MB per batch of 256 images until a collection ran (bench/results/speed-profiles.md;
+    /// with it, the augment row's peak RSS is 222 MB against 343 before).
     /// Loops of many small tensor operations (data pipelines) call it once per batch.
     /// </summary>
     public static void CollectUndisposed()

@@ -91,16 +91,16 @@ internal static unsafe class WarpBackwardKernel
             long v = z * hw + (long)y * w;
             for (int x = 0; x < w; x++, v++)
             {
-                var (x0, y0, z0, ax, ay, az) = WarpKernel.Cell.Of(x, y, z, dx[v], dy[v], dz[v]);
-                float bx = 1 - ax, by = 1 - ay, bz = 1 - az;
-                // corners (cz, cy, cx) with their weights; out-of-volume corners have value 0 and take no gradient
-                bool inside = x0 >= 0 && y0 >= 0 && z0 >= 0 && x0 < w - 1 && y0 < h - 1 && z0 < d - 1;
-                if (inside)
+                var cell = WarpKernel.Cell.Of(x, y, z, dx[v], dy[v], dz[v]);
+                var (x0, y0, z0, ax, ay, az) = cell;
+                if (cell.Inside(d, h, w))
                 {
                     Inside(src, g, outDisp, outImage, c, vol, hw, w, v, z0 * hw + (long)y0 * w + x0, ax, ay, az);
                     continue;
                 }
+                // on the border: out-of-volume corners have value 0 and take no gradient
                 if (x0 < -1 || y0 < -1 || z0 < -1 || x0 >= w || y0 >= h || z0 >= d) continue;
+                float bx = 1 - ax, by = 1 - ay, bz = 1 - az;
                 float gx = 0, gy = 0, gz = 0;
                 for (int k = 0; k < c; k++)
                 {
@@ -110,16 +110,16 @@ internal static unsafe class WarpBackwardKernel
                     float* ik = outImage == null ? null : outImage + k * vol;
                     for (int cz = 0; cz < 2; cz++)
                     {
-                        int zz = z0 + cz; if (!inside && (uint)zz >= (uint)d) continue;
+                        int zz = z0 + cz; if ((uint)zz >= (uint)d) continue;
                         float wz = cz == 0 ? bz : az, sz = cz == 0 ? -1 : 1;
                         for (int cy = 0; cy < 2; cy++)
                         {
-                            int yy = y0 + cy; if (!inside && (uint)yy >= (uint)h) continue;
+                            int yy = y0 + cy; if ((uint)yy >= (uint)h) continue;
                             float wy = cy == 0 ? by : ay, sy = cy == 0 ? -1 : 1;
                             long row = zz * hw + (long)yy * w;
                             for (int cx = 0; cx < 2; cx++)
                             {
-                                int xx = x0 + cx; if (!inside && (uint)xx >= (uint)w) continue;
+                                int xx = x0 + cx; if ((uint)xx >= (uint)w) continue;
                                 float wx = cx == 0 ? bx : ax, sx = cx == 0 ? -1 : 1;
                                 float val = sk[row + xx] * go;
                                 gx += sx * wy * wz * val;

@@ -54,9 +54,10 @@ internal static unsafe class WarpKernel
             long v = z * hw + (long)y * w;
             for (int x = 0; x < w; x++, v++)
             {
-                var (x0, y0, z0, ax, ay, az) = Cell.Of(x, y, z, dx[v], dy[v], dz[v]);
+                var cell = Cell.Of(x, y, z, dx[v], dy[v], dz[v]);
+                var (x0, y0, z0, ax, ay, az) = cell;
                 float bx = 1 - ax, by = 1 - ay, bz = 1 - az;
-                if (x0 >= 0 && y0 >= 0 && z0 >= 0 && x0 < w - 1 && y0 < h - 1 && z0 < d - 1)
+                if (cell.Inside(d, h, w))
                 {
                     long o = z0 * hw + (long)y0 * w + x0;
                     float w000 = bz * by * bx, w001 = bz * by * ax, w010 = bz * ay * bx, w011 = bz * ay * ax;
@@ -105,6 +106,10 @@ internal static unsafe class WarpKernel
             float fx0 = MathF.Floor(px), fy0 = MathF.Floor(py), fz0 = MathF.Floor(pz);
             return new Cell((int)fx0, (int)fy0, (int)fz0, px - fx0, py - fy0, pz - fz0);
         }
+
+        /// <summary>All eight corners lie in a D x H x W volume (no bounds checks needed).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool Inside(int d, int h, int w) => X0 >= 0 && Y0 >= 0 && Z0 >= 0 && X0 < w - 1 && Y0 < h - 1 && Z0 < d - 1;
     }
 
     static void NearestRow(float* src, float* dx, float* dy, float* dz, float* dst, float* ad, int c, long vol, int z, int d, int h, int w)

@@ -4,7 +4,6 @@ using static TorchSharp.torch;
 
 namespace Unsup.Tests.Core;
 
-[Collection(LiveTensorCountCollection.Name)]
 public class NativeAllocatorTests
 {
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -22,7 +21,7 @@ public class NativeAllocatorTests
     }
 }
 
-[Collection(LiveTensorCountCollection.Name)]
+[Collection(ProcessCountersCollection.Name)]
 public class NativeAllocatorReuseTests
 {
     [StructLayout(LayoutKind.Sequential)]

@@ -30,6 +30,35 @@ public static class TestData
     /// <summary>A fresh empty folder, deleted when disposed.</summary>
     public static TempDir Temp() => new();
 
+    static readonly object CacheGate = new();
+
+    /// <summary>
+    /// A folder of reference outputs that are slow to make (PyTorch runs), kept under the temp folder between test runs:
+    /// /tmp/unsup-<paramref name="name"/>-HASH, HASH from <paramref name="key"/> (what the outputs depend on: script text,
+    /// input sizes). <paramref name="make"/> fills a fresh folder; it is published by rename only when complete.
+    /// Copies made under other keys, and half-made ones of killed test runs, are deleted: exit handlers never run in a
+    /// killed test host, and such copies (hundreds of MB each) once filled CI's /tmp.
+    /// </summary>
+    public static string CachedOutputs(string name, string key, Action<string> make)
+    {
+        var hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))[..16];
+        var root = Path.GetTempPath();
+        var dir = Path.Combine(root, $"unsup-{name}-{hash}");
+        lock (CacheGate)
+        {
+            foreach (var stale in Directory.EnumerateDirectories(root, $"unsup-{name}-*"))
+                if (stale != dir) { try { Directory.Delete(stale, true); } catch (IOException) { } catch (UnauthorizedAccessException) { } }
+            if (File.Exists(Path.Combine(dir, ".complete"))) return dir;
+            var tmp = dir + ".tmp" + Environment.ProcessId;
+            if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+            make(tmp);
+            File.WriteAllText(Path.Combine(tmp, ".complete"), "");
+            if (Directory.Exists(dir)) Directory.Delete(dir, true);
+            Directory.Move(tmp, dir);
+            return dir;
+        }
+    }
+
     /// <summary>Runs python3 with a script; returns stdout. Skips the test when python3 or a module is missing (fails it on CI: Prerequisite).</summary>
     public static string Python(string script, params string[] requiredModules)
     {

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace Unsup.Tests.Moco.Models;
 
-[Collection(LiveTensorCountCollection.Name)]
+[Collection(ProcessCountersCollection.Name)]
 public class ResNetActivationTests
 {
     /// <summary>Records the live tensor handles each time a normalisation layer runs.</summary>

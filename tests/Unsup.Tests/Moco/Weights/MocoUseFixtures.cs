@@ -17,25 +17,13 @@ public static class MocoUseFixtures
         {
             if (_pyDir != null) return _pyDir;
             var script = Path.Combine(TestData.RepoRoot, "tests", "Unsup.Tests", "Moco", "Weights", "reference", "make_fixture.py");
-            // ~230 MB of checkpoints, kept under /tmp keyed by the script's content so reruns reuse them; a test host
-            // that is killed never runs exit handlers, so older copies are removed here rather than at exit.
-            var key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(script)))[..16];
-            var dir = Path.Combine(Path.GetTempPath(), "unsup-mocouse-fixture-" + key);
-            foreach (var stale in Directory.EnumerateDirectories(Path.GetTempPath(), "unsup-mocouse-fixture-*"))
-                if (stale != dir) { try { Directory.Delete(stale, true); } catch (IOException) { } catch (UnauthorizedAccessException) { } }
-            if (File.Exists(Path.Combine(dir, "complete"))) return _pyDir = dir;
-            var tmp = dir + ".tmp" + Environment.ProcessId;
-            if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
-            TestData.Python($$"""
+            // ~230 MB of checkpoints
+            return _pyDir = TestData.CachedOutputs("mocouse-fixture", File.ReadAllText(script), tmp => TestData.Python($$"""
                 import sys, torch
                 torch.set_num_threads(1)
                 sys.argv = [r"{{script}}", r"{{tmp}}"]
                 exec(compile(open(r"{{script}}").read(), r"{{script}}", "exec"))
-                """, "torch", "torchvision", "numpy");
-            File.WriteAllText(Path.Combine(tmp, "complete"), "");
-            if (Directory.Exists(dir)) Directory.Delete(dir, true);
-            Directory.Move(tmp, dir);
-            return _pyDir = dir;
+                """, "torch", "torchvision", "numpy"));
         }
     }
 

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-
 namespace Unsup.Tests.Registration.Model;
 
 /// <summary>
@@ -11,31 +9,18 @@ internal static class SymNetReference
     public static string Script => Path.Combine(TestData.RepoRoot, "tests", "Unsup.Tests", "Registration", "Model", "reference", "symnet_reference.py");
     public static string Weights => TestData.Shared("models/symnet_neurite_oasis_c7_80000.pth");
 
-    private static readonly object Gate = new();
-
     /// <summary>Folder holding the reference outputs for oasis_pair_A (fixed) / oasis_pair_B (moving).</summary>
     public static string OasisPair()
     {
         var fixedPath = TestData.Shared("brain/oasis_pair_A.nii.gz");
         var movingPath = TestData.Shared("brain/oasis_pair_B.nii.gz");
         var weights = Weights;
-        string key;
-        using (var sha = SHA256.Create())
+        var key = File.ReadAllText(Script) + "|" + new FileInfo(weights).Length + "|" + new FileInfo(fixedPath).Length + "|" + new FileInfo(movingPath).Length;
+        return TestData.CachedOutputs("symnet-reference", key, tmp =>
         {
-            var text = File.ReadAllText(Script) + "|" + new FileInfo(weights).Length + "|" + new FileInfo(fixedPath).Length + "|" + new FileInfo(movingPath).Length;
-            key = Convert.ToHexString(sha.ComputeHash(System.Text.Encoding.UTF8.GetBytes(text)))[..16];
-        }
-        var dir = Path.Combine(Path.GetTempPath(), "unsup-symnet-reference-" + key);
-        lock (Gate)
-        {
-            if (File.Exists(Path.Combine(dir, "timing.txt"))) return dir;
-            var tmp = dir + ".tmp" + Environment.ProcessId;
             var py = $"import sys, runpy\nsys.argv = [{Q(Script)}, {Q(weights)}, {Q(fixedPath)}, {Q(movingPath)}, {Q(tmp)}, '2']\nrunpy.run_path(sys.argv[0], run_name='__main__')\n";
             TestData.Python(py, "torch", "nibabel", "numpy");
-            if (Directory.Exists(dir)) Directory.Delete(dir, true);
-            Directory.Move(tmp, dir);
-            return dir;
-        }
+        });
     }
 
     private static string Q(string s) => "'" + s.Replace("\\", "\\\\").Replace("'", "\\'") + "'";
