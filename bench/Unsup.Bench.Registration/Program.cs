@@ -21,7 +21,9 @@ public static class Program
     const string Usage = """
         usage: unsup-bench-registration --label-maps DIR_OR_LIST --out DIR [options]
           --label-maps   label maps (folder or list); the last --val are the evaluation subjects
-          --out          results folder: registration.md, registration.png, pairs.csv, work/
+          --out          results folder: registration.md, registration.png, pairs.csv, work/ (work/pair-results-*.tsv keeps
+                         every finished (method, pair) result: a repeated or resumed run reuses those whose inputs,
+                         parameter files and weights are unchanged; delete the file to measure everything again)
           --model PATH   SYMNet weights trained by Unsup from scratch (a model.pth or run folder; row skipped if absent)
           --finetuned PATH  SYMNet weights fine-tuned by Unsup from the official ones (row skipped if absent)
           --official PATH  the official pretrained SYMNet weights (row skipped if absent)
@@ -49,9 +51,6 @@ public static class Program
 
     /// <summary>One ordered pair of syntheses: fixed subject/variant, moving subject/variant.</summary>
     sealed record Pair(int Fixed, int FixedVariant, int Moving, int MovingVariant, string Name);
-
-    /// <summary>One method on one pair.</summary>
-    readonly record struct PairResult(double Dice, double Fold, double StdLogJ, double Seconds);
 
     static int Run(Args a)
     {
@@ -101,6 +100,19 @@ public static class Program
             var rng = new Random(unchecked((int)a.Seed));
             pairs = pairs.OrderBy(_ => rng.Next()).Take(max).ToList();
         }
+        // everything the pairs and their scoring depend on; a store with another key is not reused
+        string dataKey = string.Join("|", paths.Select(PairResultStore.FileKey)) + $"|crop {(a.Crop is null ? "brain" : string.Join("x", a.Crop))}|down {a.Downsample}|val {a.Val}" +
+                         $"|contrasts {a.Contrasts}|seed {a.Seed}|priors {(a.Priors is null ? "builtin" : string.Join(",", Directory.GetFiles(a.Priors, "*.npy").Order().Select(PairResultStore.FileKey)))}" +
+                         $"|labels {string.Join(",", evalLabels)}";
+        var store = new PairResultStore(work, dataKey);
+        int reusedCount = 0;
+        PairResult Measure(string methodKey, Pair p, Func<PairResult> measure)
+        {
+            var r = store.GetOrMeasure(methodKey, p.Name, measure, out bool reused);
+            if (reused) reusedCount++;
+            return r;
+        }
+        var methodKeys = new List<string>();
         Console.WriteLine($"{pairs.Count} of {allPairs} ordered pairs of {a.Val} held-out subjects x {a.Contrasts} syntheses " +
                           $"({string.Join(", ", Enumerable.Range(first, a.Val).Select(i => maps.Names[i]))}), grid {string.Join("x", maps.Spatial)} " +
                           $"({a.Downsample} mm if the maps are 1 mm), Dice over {evalLabels.Count} labels");
@@ -126,30 +138,36 @@ public static class Program
                 (false, "elastix affine + B-spline", $"affine.txt then {ElastixRegistration.BSplineFileFor(a.Downsample)} (control points 5 voxels apart), Mattes MI") })
             {
                 var elastix = ElastixRegistration.Default(a.Threads, affineOnly, voxelMm: a.Downsample);
+                string key = $"{method}|{PairResultStore.FileKey(elastix.AffineParameterFile)}|{(elastix.BSplineParameterFile is string b ? PairResultStore.FileKey(b) : "-")}|threads {a.Threads}";
+                methodKeys.Add(key);
                 var r = new List<PairResult>();
                 foreach (var p in pairs)
-                {
-                    using var scope = NewDisposeScope();
-                    using var res = elastix.Register(imageFiles[(p.Fixed, p.FixedVariant)], imageFiles[(p.Moving, p.MovingVariant)], labelFiles[p.Moving],
-                        Path.Combine(work, affineOnly ? "elastix-affine" : "elastix", p.Name.Replace("<-", "_from_")), p.Name);
-                    r.Add(new PairResult(Dice.Mean(res.WarpedLabels, maps.Labels[p.Fixed], evalLabels), res.FoldingPercent,
-                                         StdLog(res.JacobianDeterminant), res.RegistrationSeconds + res.WarpSeconds));
-                }
+                    r.Add(Measure(key, p, () =>
+                    {
+                        using var scope = NewDisposeScope();
+                        using var res = elastix.Register(imageFiles[(p.Fixed, p.FixedVariant)], imageFiles[(p.Moving, p.MovingVariant)], labelFiles[p.Moving],
+                            Path.Combine(work, affineOnly ? "elastix-affine" : "elastix", p.Name.Replace("<-", "_from_")), p.Name);
+                        return new PairResult(Dice.Mean(res.WarpedLabels, maps.Labels[p.Fixed], evalLabels), res.FoldingPercent,
+                                              StdLog(res.JacobianDeterminant), res.RegistrationSeconds + res.WarpSeconds);
+                    }));
                 Add(method, r, note, classical: true);
             }
         }
         if (!a.NoDipy)
         {
             var dipy = DipySynRegistration.Default(a.Threads, a.DipyIters);
+            string key = $"DIPY SyN (CC)|{PairResultStore.FileKey(dipy.Script)}|iterations {string.Join(",", a.DipyIters)}|threads {a.Threads}";
+            methodKeys.Add(key);
             var r = new List<PairResult>();
             foreach (var p in pairs)
-            {
-                using var scope = NewDisposeScope();
-                using var res = dipy.Register(imageFiles[(p.Fixed, p.FixedVariant)], imageFiles[(p.Moving, p.MovingVariant)], labelFiles[p.Moving],
-                    Path.Combine(work, "dipy", p.Name.Replace("<-", "_from_")), p.Name);
-                r.Add(new PairResult(Dice.Mean(res.WarpedLabels, maps.Labels[p.Fixed], evalLabels),
-                                     DeformationMetrics.PercentNonPositiveJacobian(res.Forward)[0], DeformationMetrics.StdLogJacobian(res.Forward)[0], res.Seconds));
-            }
+                r.Add(Measure(key, p, () =>
+                {
+                    using var scope = NewDisposeScope();
+                    using var res = dipy.Register(imageFiles[(p.Fixed, p.FixedVariant)], imageFiles[(p.Moving, p.MovingVariant)], labelFiles[p.Moving],
+                        Path.Combine(work, "dipy", p.Name.Replace("<-", "_from_")), p.Name);
+                    return new PairResult(Dice.Mean(res.WarpedLabels, maps.Labels[p.Fixed], evalLabels),
+                                          DeformationMetrics.PercentNonPositiveJacobian(res.Forward)[0], DeformationMetrics.StdLogJacobian(res.Forward)[0], res.Seconds);
+                }));
             Add("DIPY SyN (CC)", r, $"SymmetricDiffeomorphicRegistration, CCMetric(3), iterations {string.Join(", ", a.DipyIters)}; time inside Python", classical: true);
         }
         foreach (var (model, method, note) in new[] {
@@ -158,13 +176,22 @@ public static class Program
             (a.Model, "SYMNet, trained by Unsup", a.Model is null ? "" : DescribeRun(a.Model, first)) })
         {
             if (model is null || !(File.Exists(model) || Directory.Exists(model))) { Console.WriteLine($"{method}: skipped (no weights given)"); continue; }
-            Add(method, SymNetRows(model, pairs, images, maps, evalLabels, 0, a.RefineLr), note);
+            string weightsKey = $"{PairResultStore.FileKey(model)}|threads {a.Threads}";
+            methodKeys.Add($"{method}|{weightsKey}");
+            Add(method, SymNetRows(model, pairs, images, maps, evalLabels, 0, a.RefineLr, (p, f) => Measure($"{method}|{weightsKey}", p, f)), note);
             if (a.Refine > 0)
-                Add($"{method} + refinement", SymNetRows(model, pairs, images, maps, evalLabels, a.Refine, a.RefineLr),
+            {
+                string refineKey = $"{method} + refinement|{weightsKey}|steps {a.Refine}|lr {a.RefineLr.ToString("R", CultureInfo.InvariantCulture)}";
+                methodKeys.Add(refineKey);
+                Add($"{method} + refinement", SymNetRows(model, pairs, images, maps, evalLabels, a.Refine, a.RefineLr, (p, f) => Measure(refineKey, p, f)),
                     $"{a.Refine} Adam steps (rate {a.RefineLr.ToString("G3", CultureInfo.InvariantCulture)}) on this pair's velocities, SYMNet loss");
+            }
         }
 
-        string cpu = File.Exists("/proc/cpuinfo") ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name"))?.Split(':')[1].Trim() ?? "?" : "?";
+        string cpu = PairResultStore.CurrentCpu();
+        var cpus = store.CpusOf(methodKeys);
+        string timedOn = cpus.Count > 1 ? $"timings taken on {cpus.Count} machines across resumed runs ({string.Join("; ", cpus)}), each pair's methods not necessarily on one" : $"on {(cpus.Count == 1 ? cpus[0] : cpu)}";
+        if (reusedCount > 0) Console.WriteLine($"{reusedCount} (method, pair) results reused from {store.FilePath}");
         bool freeSurfer = a.DiceLabels.Rule != "all" && evalLabels.All(EvaluationLabels.FreeSurfer30.Contains);
         string preamble = $"{pairs.Count} ordered pairs (fixed<-moving){(pairs.Count < allPairs ? $", a seeded random subset of {allPairs}," : "")} of the held-out subjects " +
                           $"{string.Join(", ", Enumerable.Range(first, a.Val).Select(i => maps.Names[i]))}, each synthesised {a.Contrasts} times with its own contrast " +
@@ -172,7 +199,7 @@ public static class Program
                           $"{(a.Priors is null ? "built-in T1 contrast" : "SynthSeg T1 priors")}. Dice: mean over " +
                           (freeSurfer ? $"the {evalLabels.Count} of VoxelMorph's 30 FreeSurfer evaluation structures present in every subject" : $"the {evalLabels.Count} labels present in every subject") +
                           $" ({string.Join(", ", evalLabels)}; --dice-labels {a.DiceLabels}); % det J <= 0 over the whole grid; std log det J over det J > 0; s/pair: wall time of registration " +
-                          $"and label warping with {a.Threads} threads on {cpu}, {Environment.ProcessorCount} cores. Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.";
+                          $"and label warping with {a.Threads} threads {timedOn}, {Environment.ProcessorCount} cores. Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.";
         string? appendix = null;
         if (BenchReport.BestClassical(rows) is BenchRow best)
             appendix = $"## Means and paired differences against the best classical row ({best.Method})\n\n" +
@@ -195,8 +222,9 @@ public static class Program
         return pos.numel() < 2 ? double.NaN : pos.log().std().item<double>();
     }
 
+    /// <param name="measure">runs a pair's measurement unless a stored result stands in for it</param>
     static List<PairResult> SymNetRows(string weights, List<Pair> pairs, Dictionary<(int, int), Tensor> images, PreparedLabelMaps maps, IReadOnlyList<long> labels,
-        int refineSteps, double refineLr)
+        int refineSteps, double refineLr, Func<Pair, Func<PairResult>, PairResult> measure)
     {
         using var reg = SymNetRegistration.FromWeights(weights);
         using var refine = new PairRefinement(refineSteps, refineLr);
@@ -204,15 +232,16 @@ public static class Program
         var spatial = maps.Spatial;
         var rows = new List<PairResult>();
         foreach (var p in pairs)
-        {
-            using var scope = NewDisposeScope();
-            var sw = Stopwatch.StartNew();
-            using var result = reg.Register(images[(p.Fixed, p.FixedVariant)], images[(p.Moving, p.MovingVariant)]);
-            var warped = SpatialTransformer.Warp(maps.Labels[p.Moving].reshape([1, 1, .. spatial]), result.Forward, Interpolation.Nearest);
-            double seconds = sw.Elapsed.TotalSeconds;
-            rows.Add(new PairResult(Dice.Mean(warped.reshape(spatial), maps.Labels[p.Fixed], labels),
-                DeformationMetrics.PercentNonPositiveJacobian(result.Forward)[0], DeformationMetrics.StdLogJacobian(result.Forward)[0], seconds));
-        }
+            rows.Add(measure(p, () =>
+            {
+                using var scope = NewDisposeScope();
+                var sw = Stopwatch.StartNew();
+                using var result = reg.Register(images[(p.Fixed, p.FixedVariant)], images[(p.Moving, p.MovingVariant)]);
+                var warped = SpatialTransformer.Warp(maps.Labels[p.Moving].reshape([1, 1, .. spatial]), result.Forward, Interpolation.Nearest);
+                double seconds = sw.Elapsed.TotalSeconds;
+                return new PairResult(Dice.Mean(warped.reshape(spatial), maps.Labels[p.Fixed], labels),
+                    DeformationMetrics.PercentNonPositiveJacobian(result.Forward)[0], DeformationMetrics.StdLogJacobian(result.Forward)[0], seconds);
+            }));
         return rows;
     }
 

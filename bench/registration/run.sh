@@ -9,6 +9,8 @@
 # std log det J, s/pair, and means with 95 % bootstrap intervals of the paired differences against the best classical row.
 #   bench/registration/run.sh [LABEL_MAP_DIR]                        # the full benchmark (several hours on 2 cores)
 #   MAX_PAIRS=3 bench/registration/run.sh                            # a smoke test on 3 of the pairs
+# A stopped benchmark goes on where it stopped when run again: finished (method, pair) results are kept in
+# OUT/work/pair-results-*.tsv and reused while their inputs, parameter files and weights are unchanged.
 # Environment: STEPS (1500), LR (1e-3), RUN (runs/bench-registration-2mm) for the model trained from scratch;
 # FT_STEPS (300), FT_RUN (runs/bench-registration-2mm-ft) for the fine-tuned one; DOWNSAMPLE (2); CONTRASTS (3);
 # MAX_PAIRS (all); REFINE (50 steps); NCC_WINDOW (training NCC window, default the trainer's 7); PRIORS (SynthSeg

@@ -25,6 +25,7 @@ public static class SymnetTrainCommand
         var jac = new Option<double?>("--jacobian-weight") { Description = "λ_J, weight of mean ReLU(-det J) (official 100)" };
         var smooth = new Option<double?>("--smooth-weight") { Description = "λ_s, velocity smoothness weight (official 3)" };
         var mag = new Option<double?>("--magnitude-weight") { Description = "λ_m, half-way magnitude balance weight (official 0.1)" };
+        var labelWeight = new Option<double?>("--label-weight") { Description = "λ_L, weight of a soft-Dice term on the label maps (Dice labels) at the middle and both ends; 0 (default) = the official unsupervised loss. For training on synthesised pairs, whose random contrasts make NCC a weak guide" };
         var valEvery = new Option<int?>("--val-every") { Description = "Validate every N steps (default 100; also at step 0 and the end)" };
         var ckEvery = new Option<int?>("--checkpoint-every") { Description = "Checkpoint every N steps (default 100; also at the end)" };
         var nccWindow = new Option<int?>("--ncc-window") { Description = "Local NCC window in voxels (default 7 in 3D as the official one-pass script, 5 in 2D; the official neurite-OASIS training used 5)" };
@@ -42,7 +43,7 @@ public static class SymnetTrainCommand
             "  unsup symnet train --label-maps synthseg/ --crop brain --downsample 2 --val 3 --steps 3000 --out runs/symnet-synth\n" +
             "  unsup symnet train --resume runs/symnet-2mm --steps 4000")
         {
-            images, labels, labelMaps, SynthCommand.Priors, SynthCommand.Classes, SynthCommand.Crop, deform, val, init, outDir, resume, steps, lr, startCh, down, jac, smooth, mag, nccWindow, diceLabels, valEvery, ckEvery, stopAfter,
+            images, labels, labelMaps, SynthCommand.Priors, SynthCommand.Classes, SynthCommand.Crop, deform, val, init, outDir, resume, steps, lr, startCh, down, jac, smooth, mag, labelWeight, nccWindow, diceLabels, valEvery, ckEvery, stopAfter,
         };
         cmd.SetAction(r =>
         {
@@ -80,7 +81,7 @@ public static class SymnetTrainCommand
                     ClassesFile = r.GetValue(SynthCommand.Classes) is string cf ? Path.GetFullPath(cf) : null, ValidationCount = r.GetValue(val), Init = initPath, StartChannels = channels,
                     Steps = r.GetValue(steps) ?? d.Steps, Lr = r.GetValue(lr) ?? d.Lr, Downsample = r.GetValue(down) ?? d.Downsample,
                     JacobianWeight = r.GetValue(jac) ?? d.JacobianWeight, SmoothnessWeight = r.GetValue(smooth) ?? d.SmoothnessWeight,
-                    MagnitudeWeight = r.GetValue(mag) ?? d.MagnitudeWeight, NccWindow = r.GetValue(nccWindow),
+                    MagnitudeWeight = r.GetValue(mag) ?? d.MagnitudeWeight, LabelWeight = r.GetValue(labelWeight) ?? d.LabelWeight, NccWindow = r.GetValue(nccWindow),
                     DiceLabels = r.GetValue(diceLabels) is string dl ? (File.Exists(dl) ? Path.GetFullPath(dl) : dl) : null, ValEvery = r.GetValue(valEvery) ?? d.ValEvery,
                     CheckpointEvery = r.GetValue(ckEvery) ?? d.CheckpointEvery, Seed = r.GetValue(GlobalOptions.Seed),
                 };
@@ -95,7 +96,7 @@ public static class SymnetTrainCommand
             string run = resumeDir ?? r.GetValue(outDir) ?? RunFolder.DefaultPath($"symnet-{DateTime.Now:yyyyMMdd-HHmmss}");
             Console.WriteLine($"SYMNet training on {data.Count} subjects{(c.LabelMaps != null ? " (images synthesised from label maps every step" + (c.Deform ? ", deformed" : "") + ")" : "")} ({data.TrainCount} train, {data.ValidationCount} held out), " +
                               $"{data.Dims}D grid {string.Join("x", data.Spatial)} (padded {string.Join("x", data.Images.shape.Skip(2))}), C {c.StartChannels}, " +
-                              $"lr {c.Lr:G3}, NCC window {c.NccWindow ?? Unsup.Registration.Losses.LocalNcc.DefaultWindow(data.Dims)}, λ_J {c.JacobianWeight}, λ_s {c.SmoothnessWeight}, λ_m {c.MagnitudeWeight}, {c.Steps} steps" +
+                              $"lr {c.Lr:G3}, NCC window {c.NccWindow ?? Unsup.Registration.Losses.LocalNcc.DefaultWindow(data.Dims)}, λ_J {c.JacobianWeight}, λ_s {c.SmoothnessWeight}, λ_m {c.MagnitudeWeight}{(c.LabelWeight > 0 ? $", λ_L {c.LabelWeight}" : "")}, {c.Steps} steps" +
                               (c.Init != null ? $", init {c.Init}" : "") + $" -> {Path.GetFullPath(run)}");
             var result = SymNetTraining.Run(data, new SymNetTrainOptions
             {

@@ -17,6 +17,11 @@ public sealed class SymNetLoss : IDisposable
     public double SmoothnessWeight { get; init; } = 3.0;
     /// <summary>λ_m, weight of the magnitude balance (Train_sym_onepass default 0.1; the neurite-OASIS run used 0.001).</summary>
     public double MagnitudeWeight { get; init; } = 0.1;
+    /// <summary>
+    /// λ_L, weight of the label-overlap term (<see cref="SoftDice"/>) when label maps come with the pair; 0 = the
+    /// official objective. Not in SYMNet: added for training on synthesised pairs (see SoftDice for why).
+    /// </summary>
+    public double LabelWeight { get; init; }
 
     private readonly LocalNcc ncc;
 
@@ -32,7 +37,9 @@ public sealed class SymNetLoss : IDisposable
     /// <param name="x">normalised fixed images [N, 1, *spatial]</param>
     /// <param name="y">normalised moving images</param>
     /// <param name="f">the pass of <see cref="SymNetPipeline.Forward"/> on (x, y)</param>
-    public SymNetLossTerms Compute(Tensor x, Tensor y, SymNetFields f)
+    /// <param name="labelsX">one-hot label maps of x [N, L, *spatial] (<see cref="SoftDice.OneHot"/>); used when <see cref="LabelWeight"/> &gt; 0</param>
+    /// <param name="labelsY">the same for y</param>
+    public SymNetLossTerms Compute(Tensor x, Tensor y, SymNetFields f, Tensor? labelsX = null, Tensor? labelsY = null)
     {
         using var scope = NewDisposeScope();
         var xHalf = SpatialTransformer.Warp(x, f.HalfXY);
@@ -47,8 +54,18 @@ public sealed class SymNetLoss : IDisposable
         var smooth = RegularizationLosses.Smoothness(f.VelocityXY) + RegularizationLosses.Smoothness(f.VelocityYX);
         var total = mid + full + MagnitudeWeight * magnitude + JacobianWeight * jacobian + SmoothnessWeight * smooth;
 
-        var terms = new SymNetLossTerms(total, mid, full, magnitude, jacobian, smooth);
-        foreach (var t in new[] { total, mid, full, magnitude, jacobian, smooth }) t.MoveToOuterDisposeScope();
+        Tensor? labels = null;
+        if (LabelWeight > 0 && labelsX is not null && labelsY is not null)
+        {
+            // the same three comparisons as the images: half-way, and each label map carried to the other end
+            labels = SoftDice.Loss(SpatialTransformer.Warp(labelsX, f.HalfXY), SpatialTransformer.Warp(labelsY, f.HalfYX))
+                   + SoftDice.Loss(labelsY, SpatialTransformer.Warp(labelsX, f.FullXY))
+                   + SoftDice.Loss(labelsX, SpatialTransformer.Warp(labelsY, f.FullYX));
+            total = total + LabelWeight * labels;
+        }
+
+        var terms = new SymNetLossTerms(total, mid, full, magnitude, jacobian, smooth, labels);
+        foreach (var t in new[] { total, mid, full, magnitude, jacobian, smooth, labels }) t?.MoveToOuterDisposeScope();
         return terms;
     }
 

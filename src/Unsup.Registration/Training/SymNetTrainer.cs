@@ -9,10 +9,14 @@ using static TorchSharp.torch;
 namespace Unsup.Registration.Training;
 
 /// <summary>The loss terms of one training step, as numbers (unweighted terms; Total is the weighted sum).</summary>
-public sealed record SymNetStepResult(double Total, double MidSimilarity, double FullSimilarity, double Jacobian, double Smoothness, double Magnitude)
+public sealed record SymNetStepResult(double Total, double MidSimilarity, double FullSimilarity, double Jacobian, double Smoothness, double Magnitude,
+    double? LabelOverlap = null)
 {
-    public (string, double)[] AsMetrics() =>
-        [("loss", Total), ("mid_ncc", MidSimilarity), ("full_ncc", FullSimilarity), ("jacobian", Jacobian), ("smooth", Smoothness), ("magnitude", Magnitude)];
+    public (string, double)[] AsMetrics()
+    {
+        (string, double)[] terms = [("loss", Total), ("mid_ncc", MidSimilarity), ("full_ncc", FullSimilarity), ("jacobian", Jacobian), ("smooth", Smoothness), ("magnitude", Magnitude)];
+        return LabelOverlap is double l ? [.. terms, ("label_dice_loss", l)] : terms;
+    }
 }
 
 /// <summary>
@@ -47,6 +51,7 @@ public sealed class SymNetTrainer : IDisposable
             JacobianWeight = config.JacobianWeight,
             SmoothnessWeight = config.SmoothnessWeight,
             MagnitudeWeight = config.MagnitudeWeight,
+            LabelWeight = config.LabelWeight,
         };
     }
 
@@ -59,23 +64,25 @@ public sealed class SymNetTrainer : IDisposable
     /// <summary>
     /// One Adam step on fixed <paramref name="x"/> and moving <paramref name="y"/> (normalised, [1, 1, *padded]).
     /// With a guard, a non-finite loss (before backward) or gradient (before the step) throws
-    /// <see cref="NonFiniteException"/> and the weights stay as they were.
+    /// <see cref="NonFiniteException"/> and the weights stay as they were. With a label weight, <paramref name="labelsX"/>
+    /// and <paramref name="labelsY"/> are the pair's one-hot label maps on the padded grid (<see cref="SoftDice.OneHot"/>).
     /// </summary>
-    public SymNetStepResult Step(Tensor x, Tensor y, NanGuard? guard = null, long stepNumber = 0)
+    public SymNetStepResult Step(Tensor x, Tensor y, NanGuard? guard = null, long stepNumber = 0, Tensor? labelsX = null, Tensor? labelsY = null)
     {
         using var scope = NewDisposeScope();
         Model.train();
         Optimizer.zero_grad();
         using var fields = SymNetPipeline.Forward(Model, x.to(Device), y.to(Device), Config.IntegrationSteps);
-        using var terms = Loss.Compute(x.to(Device), y.to(Device), fields);
+        using var terms = Loss.Compute(x.to(Device), y.to(Device), fields, labelsX?.to(Device), labelsY?.to(Device));
         guard?.CheckLoss(stepNumber, terms.Total);
         terms.Total.backward();
         averager.Average();
         guard?.CheckGradients(stepNumber, Model);
         Optimizer.step();
-        var v = Comm.AverageScalars(stack([terms.Total, terms.MidSimilarity, terms.FullSimilarity, terms.Jacobian, terms.Smoothness, terms.Magnitude])
-            .detach().to(ScalarType.Float64).cpu().data<double>().ToArray());
-        return new SymNetStepResult(v[0], v[1], v[2], v[3], v[4], v[5]);
+        Tensor[] parts = [terms.Total, terms.MidSimilarity, terms.FullSimilarity, terms.Jacobian, terms.Smoothness, terms.Magnitude];
+        if (terms.LabelOverlap is not null) parts = [.. parts, terms.LabelOverlap];
+        var v = Comm.AverageScalars(stack(parts).detach().to(ScalarType.Float64).cpu().data<double>().ToArray());
+        return new SymNetStepResult(v[0], v[1], v[2], v[3], v[4], v[5], v.Length > 6 ? v[6] : null);
     }
 
     /// <summary>

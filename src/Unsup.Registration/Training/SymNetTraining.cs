@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Unsup.Distributed;
+using Unsup.Registration.Losses;
 using Unsup.Registration.Model;
 using Unsup.Training;
 using static TorchSharp.torch;
@@ -39,6 +40,8 @@ public static class SymNetTraining
     {
         var config = o.Config;
         config.Validate();
+        if (config.LabelWeight > 0 && data.Labels is null)
+            throw new UnsupException($"--label-weight {config.LabelWeight}: the label term needs label maps (--label-maps, or --labels with --images)");
         using var trainer = new SymNetTrainer(config, data.Dims, o.Device, o.Comm);
         var comm = trainer.Comm;
         var sampler = new SeededRandom(config.Seed);
@@ -88,7 +91,11 @@ public static class SymNetTraining
                 // fixed i, moving j: the symmetric loss treats both directions alike anyway
                 long seed = PairSeed(config.Seed, (step - 1) * comm.Size + comm.Rank + 1);
                 LrSchedule.Constant().Apply(trainer.Optimizer, state.Step);   // the official SYMNet trains Adam at one rate; the shared schedule keeps that
-                r = trainer.Step(data.TrainingImage(i, seed), data.TrainingImage(j, seed + 1), session.Guard, step);
+                var (x, lx) = data.TrainingSample(i, seed);
+                var (y, ly) = data.TrainingSample(j, seed + 1);
+                r = config.LabelWeight > 0 && lx is not null && ly is not null
+                    ? trainer.Step(x, y, session.Guard, step, SoftDice.OneHot(lx, data.EvalLabels), SoftDice.OneHot(ly, data.EvalLabels))
+                    : trainer.Step(x, y, session.Guard, step);
             }
             lastLoss = r.Total;
             if (validate && ((config.ValEvery > 0 && step % config.ValEvery == 0) || step == config.Steps))

@@ -92,12 +92,32 @@ public sealed class SymNetTrainingData : IDisposable
     /// </summary>
     public Tensor TrainingImage(int index, long seed)
     {
-        if (Synthesizer is null || Labels is null) return Images.narrow(0, index, 1);
         using var scope = NewDisposeScope();
-        var labels = Labels[index, 0];
-        var image = Deformation is null ? Synthesizer.Synthesize(labels, seed) : Synthesizer.Synthesize(labels, seed, Deformation).Image;
-        return SizePadding.Pad(image.unsqueeze(0).unsqueeze(0), SymNet.SizeMultiple).MoveToOuterDisposeScope();
+        return TrainingSample(index, seed).Image.MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// <see cref="TrainingImage"/> with its label map ([1, 1, *padded] int64, zero in the padding; null without
+    /// label maps): the deformed map when the image was drawn from a deformed one.
+    /// </summary>
+    public (Tensor Image, Tensor? Labels) TrainingSample(int index, long seed)
+    {
+        using var scope = NewDisposeScope();
+        Tensor image;
+        Tensor? labels = Labels?.narrow(0, index, 1);
+        if (Synthesizer is null || Labels is null) image = Images.narrow(0, index, 1);
+        else if (Deformation is null) image = PadVolume(Synthesizer.Synthesize(Labels[index, 0], seed));
+        else
+        {
+            var (img, moved) = Synthesizer.Synthesize(Labels[index, 0], seed, Deformation);
+            image = PadVolume(img);
+            labels = moved.unsqueeze(0).unsqueeze(0);
+        }
+        var padded = labels is null ? null : SizePadding.Pad(labels, SymNet.SizeMultiple).MoveToOuterDisposeScope();
+        return (image.MoveToOuterDisposeScope(), padded);
+    }
+
+    static Tensor PadVolume(Tensor volume) => SizePadding.Pad(volume.unsqueeze(0).unsqueeze(0), SymNet.SizeMultiple);
 
     /// <summary>
     /// Reads NIfTI images (and label maps, same order) that share one grid, 2D (X×Y or X×Y×1) or 3D,
