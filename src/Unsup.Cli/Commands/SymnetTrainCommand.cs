@@ -25,7 +25,7 @@ public static class SymnetTrainCommand
         var jac = new Option<double?>("--jacobian-weight") { Description = "λ_J, weight of mean ReLU(-det J) (official 100)" };
         var smooth = new Option<double?>("--smooth-weight") { Description = "λ_s, velocity smoothness weight (official 3)" };
         var mag = new Option<double?>("--magnitude-weight") { Description = "λ_m, half-way magnitude balance weight (official 0.1)" };
-        var labelWeight = new Option<double?>("--label-weight") { Description = "λ_L, weight of a soft-Dice term on the label maps (Dice labels) at the middle and both ends; 0 (default) = the official unsupervised loss. For training on synthesised pairs, whose random contrasts make NCC a weak guide" };
+        var labelWeight = new Option<double?>("--label-weight") { Description = "λ_L, weight of a soft-Dice term: each label map (Dice labels) warped onto the other; 0 (default) = the official unsupervised loss. For training on synthesised pairs, whose random contrasts make NCC a weak guide" };
         var valEvery = new Option<int?>("--val-every") { Description = "Validate every N steps (default 100; also at step 0 and the end)" };
         var ckEvery = new Option<int?>("--checkpoint-every") { Description = "Checkpoint every N steps (default 100; also at the end)" };
         var nccWindow = new Option<int?>("--ncc-window") { Description = "Local NCC window in voxels (default 7 in 3D as the official one-pass script, 5 in 2D; the official neurite-OASIS training used 5)" };

@@ -9,7 +9,7 @@ namespace Unsup.Registration.Losses;
 /// <param name="Magnitude">magnitude difference of the two half-way fields</param>
 /// <param name="Jacobian">mean ReLU(-det J) of F_XY plus that of F_YX</param>
 /// <param name="Smoothness">smoothness of v_XY plus that of v_YX</param>
-/// <param name="LabelOverlap">soft-Dice loss of the label maps at the middle and both ends (null when not used); Total adds λ_L times it</param>
+/// <param name="LabelOverlap">soft-Dice loss of each label map warped onto the other (null when not used); Total adds λ_L times it</param>
 public sealed record SymNetLossTerms(
     Tensor Total, Tensor MidSimilarity, Tensor FullSimilarity,
     Tensor Magnitude, Tensor Jacobian, Tensor Smoothness, Tensor? LabelOverlap = null) : IDisposable

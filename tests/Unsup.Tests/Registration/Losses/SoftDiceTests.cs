@@ -78,7 +78,7 @@ public class SoftDiceTests
         using var w = weighted.Compute(x, y, f, hx, hy);
         Assert.NotNull(w.LabelOverlap);
         float labels = w.LabelOverlap!.item<float>();
-        Assert.InRange(labels, 0.5f, 3f);       // three comparisons of squares that half overlap
+        Assert.InRange(labels, 0.3f, 2f);       // two comparisons of squares that half overlap
         Assert.Equal(p.Total.item<float>() + 2f * labels, w.Total.item<float>(), 4);
         using var noLabels = weighted.Compute(x, y, f);
         Assert.Null(noLabels.LabelOverlap);     // no label maps given: the official loss
