@@ -13,7 +13,8 @@
 # OUT/work/pair-results-*.tsv and reused while their inputs, parameter files and weights are unchanged.
 # Environment: STEPS (1500), LR (1e-3), RUN (runs/bench-registration-2mm) for the model trained from scratch;
 # FT_STEPS (300), FT_RUN (runs/bench-registration-2mm-ft) for the fine-tuned one; DOWNSAMPLE (2); CONTRASTS (3);
-# MAX_PAIRS (all); REFINE (50 steps); NCC_WINDOW (training NCC window, default the trainer's 7); PRIORS (SynthSeg
+# MAX_PAIRS (all); REFINE (50 steps); NCC_WINDOW (training NCC window, default the trainer's 7); LABEL_WEIGHT (the
+# trainer's --label-weight for the model trained from scratch, default 0 = the official unsupervised loss); PRIORS (SynthSeg
 # priors folder, default DATA/synthseg if present, else Unsup's built-in T1 contrast); THREADS (2); UNSUP_DATA;
 # UNSUP_PYTHON (the python3 with dipy, default /usr/bin/python3). SKIP_TRAINING=1 benchmarks only the weights present.
 set -euo pipefail
@@ -22,7 +23,7 @@ data="${UNSUP_DATA:-$root/../shared/data}"
 labels="${1:-$data/synthseg}"
 steps="${STEPS:-1500}"; down="${DOWNSAMPLE:-2}"; lr="${LR:-1e-3}"; threads="${THREADS:-2}"
 run="${RUN:-$root/runs/bench-registration-2mm}"; ft_run="${FT_RUN:-$root/runs/bench-registration-2mm-ft}"; ft_steps="${FT_STEPS:-300}"
-contrasts="${CONTRASTS:-3}"; refine="${REFINE:-50}"; max_pairs="${MAX_PAIRS:-}"; ncc="${NCC_WINDOW:-}"
+contrasts="${CONTRASTS:-3}"; refine="${REFINE:-50}"; max_pairs="${MAX_PAIRS:-}"; ncc="${NCC_WINDOW:-}"; label_weight="${LABEL_WEIGHT:-0}"
 out="${OUT:-$root/bench/results/registration}"
 official="${OFFICIAL:-$data/models/symnet_neurite_oasis_c7_80000.pth}"
 priors="${PRIORS:-}"
@@ -40,7 +41,7 @@ train() {  # RUN_FOLDER EXTRA_ARGS...: train unless done, resume if stopped
       --checkpoint-every 100 --threads "$threads" --out "$dir" --quiet ${ncc:+--ncc-window "$ncc"} "$@"
   fi
 }
-train "$run" --steps "$steps" --lr "$lr" --val-every 250
+train "$run" --steps "$steps" --lr "$lr" --val-every 250 --label-weight "$label_weight"
 train "$ft_run" --steps "$ft_steps" --val-every 100 --init "$official"
 
 dotnet build "$root/bench/Unsup.Bench.Registration" -c Release -nologo -v quiet >/dev/null
