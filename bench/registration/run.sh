@@ -11,7 +11,7 @@
 #   MAX_PAIRS=3 bench/registration/run.sh                            # a smoke test on 3 of the pairs
 # A stopped benchmark goes on where it stopped when run again: finished (method, pair) results are kept in
 # OUT/work/pair-results-*.tsv and reused while their inputs, parameter files and weights are unchanged.
-# Environment: STEPS (1500), LR (1e-3), RUN (runs/bench-registration-2mm) for the model trained from scratch;
+# Environment: STEPS (1500), LR (1e-4, the official rate: at 1e-3 the fields shrink to zero, bench/results/registration/from-scratch.md), RUN (runs/bench-registration-2mm) for the model trained from scratch;
 # FT_STEPS (300), FT_RUN (runs/bench-registration-2mm-ft) for the fine-tuned one; DOWNSAMPLE (2); CONTRASTS (3);
 # MAX_PAIRS (all); REFINE (50 steps); NCC_WINDOW (training NCC window, default the trainer's 7); LABEL_WEIGHT (the
 # trainer's --label-weight for the model trained from scratch, default 0 = the official unsupervised loss); PRIORS (SynthSeg
@@ -21,7 +21,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 data="${UNSUP_DATA:-$root/../shared/data}"
 labels="${1:-$data/synthseg}"
-steps="${STEPS:-1500}"; down="${DOWNSAMPLE:-2}"; lr="${LR:-1e-3}"; threads="${THREADS:-2}"
+steps="${STEPS:-1500}"; down="${DOWNSAMPLE:-2}"; lr="${LR:-1e-4}"; threads="${THREADS:-2}"
 run="${RUN:-$root/runs/bench-registration-2mm}"; ft_run="${FT_RUN:-$root/runs/bench-registration-2mm-ft}"; ft_steps="${FT_STEPS:-300}"
 contrasts="${CONTRASTS:-3}"; refine="${REFINE:-50}"; max_pairs="${MAX_PAIRS:-}"; ncc="${NCC_WINDOW:-}"; label_weight="${LABEL_WEIGHT:-0}"
 out="${OUT:-$root/bench/results/registration}"
