@@ -106,13 +106,18 @@ public static class Program
                          $"|labels {string.Join(",", evalLabels)}";
         var store = new PairResultStore(work, dataKey);
         int reusedCount = 0;
-        PairResult Measure(string methodKey, Pair p, Func<PairResult> measure)
-        {
-            var r = store.GetOrMeasure(methodKey, p.Name, measure, out bool reused);
-            if (reused) reusedCount++;
-            return r;
-        }
         var methodKeys = new List<string>();
+        // a method's measurements under its key (everything its results depend on), the key kept for the report
+        Func<Pair, Func<PairResult>, PairResult> MeasuredAs(string methodKey)
+        {
+            methodKeys.Add(methodKey);
+            return (p, measure) =>
+            {
+                var r = store.GetOrMeasure(methodKey, p.Name, measure, out bool reused);
+                if (reused) reusedCount++;
+                return r;
+            };
+        }
         Console.WriteLine($"{pairs.Count} of {allPairs} ordered pairs of {a.Val} held-out subjects x {a.Contrasts} syntheses " +
                           $"({string.Join(", ", Enumerable.Range(first, a.Val).Select(i => maps.Names[i]))}), grid {string.Join("x", maps.Spatial)} " +
                           $"({a.Downsample} mm if the maps are 1 mm), Dice over {evalLabels.Count} labels");
@@ -138,11 +143,10 @@ public static class Program
                 (false, "elastix affine + B-spline", $"affine.txt then {ElastixRegistration.BSplineFileFor(a.Downsample)} (control points 5 voxels apart), Mattes MI") })
             {
                 var elastix = ElastixRegistration.Default(a.Threads, affineOnly, voxelMm: a.Downsample);
-                string key = $"{method}|{PairResultStore.FileKey(elastix.AffineParameterFile)}|{(elastix.BSplineParameterFile is string b ? PairResultStore.FileKey(b) : "-")}|threads {a.Threads}";
-                methodKeys.Add(key);
+                var measure = MeasuredAs($"{method}|{PairResultStore.FileKey(elastix.AffineParameterFile)}|{(elastix.BSplineParameterFile is string b ? PairResultStore.FileKey(b) : "-")}|threads {a.Threads}");
                 var r = new List<PairResult>();
                 foreach (var p in pairs)
-                    r.Add(Measure(key, p, () =>
+                    r.Add(measure(p, () =>
                     {
                         using var scope = NewDisposeScope();
                         using var res = elastix.Register(imageFiles[(p.Fixed, p.FixedVariant)], imageFiles[(p.Moving, p.MovingVariant)], labelFiles[p.Moving],
@@ -156,11 +160,10 @@ public static class Program
         if (!a.NoDipy)
         {
             var dipy = DipySynRegistration.Default(a.Threads, a.DipyIters);
-            string key = $"DIPY SyN (CC)|{PairResultStore.FileKey(dipy.Script)}|iterations {string.Join(",", a.DipyIters)}|threads {a.Threads}";
-            methodKeys.Add(key);
+            var measure = MeasuredAs($"DIPY SyN (CC)|{PairResultStore.FileKey(dipy.Script)}|iterations {string.Join(",", a.DipyIters)}|threads {a.Threads}");
             var r = new List<PairResult>();
             foreach (var p in pairs)
-                r.Add(Measure(key, p, () =>
+                r.Add(measure(p, () =>
                 {
                     using var scope = NewDisposeScope();
                     using var res = dipy.Register(imageFiles[(p.Fixed, p.FixedVariant)], imageFiles[(p.Moving, p.MovingVariant)], labelFiles[p.Moving],
@@ -177,15 +180,11 @@ public static class Program
         {
             if (model is null || !(File.Exists(model) || Directory.Exists(model))) { Console.WriteLine($"{method}: skipped (no weights given)"); continue; }
             string weightsKey = $"{PairResultStore.FileKey(model)}|threads {a.Threads}";
-            methodKeys.Add($"{method}|{weightsKey}");
-            Add(method, SymNetRows(model, pairs, images, maps, evalLabels, 0, a.RefineLr, (p, f) => Measure($"{method}|{weightsKey}", p, f)), note);
+            Add(method, SymNetRows(model, pairs, images, maps, evalLabels, 0, a.RefineLr, MeasuredAs($"{method}|{weightsKey}")), note);
             if (a.Refine > 0)
-            {
-                string refineKey = $"{method} + refinement|{weightsKey}|steps {a.Refine}|lr {a.RefineLr.ToString("R", CultureInfo.InvariantCulture)}";
-                methodKeys.Add(refineKey);
-                Add($"{method} + refinement", SymNetRows(model, pairs, images, maps, evalLabels, a.Refine, a.RefineLr, (p, f) => Measure(refineKey, p, f)),
+                Add($"{method} + refinement", SymNetRows(model, pairs, images, maps, evalLabels, a.Refine, a.RefineLr,
+                        MeasuredAs($"{method} + refinement|{weightsKey}|steps {a.Refine}|lr {a.RefineLr.ToString("R", CultureInfo.InvariantCulture)}")),
                     $"{a.Refine} Adam steps (rate {a.RefineLr.ToString("G3", CultureInfo.InvariantCulture)}) on this pair's velocities, SYMNet loss");
-            }
         }
 
         string cpu = PairResultStore.CurrentCpu();

@@ -91,11 +91,14 @@ public static class SymNetTraining
                 // fixed i, moving j: the symmetric loss treats both directions alike anyway
                 long seed = PairSeed(config.Seed, (step - 1) * comm.Size + comm.Rank + 1);
                 LrSchedule.Constant().Apply(trainer.Optimizer, state.Step);   // the official SYMNet trains Adam at one rate; the shared schedule keeps that
-                var (x, lx) = data.TrainingSample(i, seed);
-                var (y, ly) = data.TrainingSample(j, seed + 1);
-                r = config.LabelWeight > 0 && lx is not null && ly is not null
-                    ? trainer.Step(x, y, session.Guard, step, SoftDice.OneHot(lx, data.EvalLabels), SoftDice.OneHot(ly, data.EvalLabels))
-                    : trainer.Step(x, y, session.Guard, step);
+                if (config.LabelWeight > 0)
+                {
+                    // label maps are present: checked before training starts
+                    var (x, lx) = data.TrainingSample(i, seed);
+                    var (y, ly) = data.TrainingSample(j, seed + 1);
+                    r = trainer.Step(x, y, session.Guard, step, SoftDice.OneHot(lx!, data.EvalLabels), SoftDice.OneHot(ly!, data.EvalLabels));
+                }
+                else r = trainer.Step(data.TrainingImage(i, seed), data.TrainingImage(j, seed + 1), session.Guard, step);
             }
             lastLoss = r.Total;
             if (validate && ((config.ValEvery > 0 && step % config.ValEvery == 0) || step == config.Steps))

@@ -90,29 +90,28 @@ public sealed class SymNetTrainingData : IDisposable
     /// <see cref="Synthesizer"/> a new synthesis (and deformation) with <paramref name="seed"/>, so a step's
     /// images depend only on its seed and a resumed run sees the same ones.
     /// </summary>
-    public Tensor TrainingImage(int index, long seed)
-    {
-        using var scope = NewDisposeScope();
-        return TrainingSample(index, seed).Image.MoveToOuterDisposeScope();
-    }
+    public Tensor TrainingImage(int index, long seed) => Draw(index, seed, withLabels: false).Image;
 
     /// <summary>
     /// <see cref="TrainingImage"/> with its label map ([1, 1, *padded] int64, zero in the padding; null without
     /// label maps): the deformed map when the image was drawn from a deformed one.
     /// </summary>
-    public (Tensor Image, Tensor? Labels) TrainingSample(int index, long seed)
+    public (Tensor Image, Tensor? Labels) TrainingSample(int index, long seed) => Draw(index, seed, withLabels: true);
+
+    (Tensor Image, Tensor? Labels) Draw(int index, long seed, bool withLabels)
     {
         using var scope = NewDisposeScope();
         Tensor image;
-        Tensor? labels = Labels?.narrow(0, index, 1);
+        Tensor? labels = withLabels ? Labels?.narrow(0, index, 1) : null;
         if (Synthesizer is null || Labels is null) image = Images.narrow(0, index, 1);
         else if (Deformation is null) image = PadVolume(Synthesizer.Synthesize(Labels[index, 0], seed));
         else
         {
             var (img, moved) = Synthesizer.Synthesize(Labels[index, 0], seed, Deformation);
             image = PadVolume(img);
-            labels = moved.unsqueeze(0).unsqueeze(0);
+            if (withLabels) labels = moved.unsqueeze(0).unsqueeze(0);
         }
+        // only when asked: padding a label map every step is a copy of the volume the official loss never reads
         var padded = labels is null ? null : SizePadding.Pad(labels, SymNet.SizeMultiple).MoveToOuterDisposeScope();
         return (image.MoveToOuterDisposeScope(), padded);
     }

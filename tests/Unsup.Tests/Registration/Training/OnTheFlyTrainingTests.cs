@@ -47,13 +47,13 @@ public class OnTheFlyTrainingTests
         var (image, labels) = data.TrainingSample(1, 100);
         Assert.Equal([1L, 1, 32, 32, 32], labels!.shape);                      // padded like the image
         Assert.Equal(0L, labels[0, 0, TensorIndex.Slice(24, null)].abs().sum().item<long>());
-        var core = (TensorIndex.Colon, TensorIndex.Colon, TensorIndex.Slice(0, 24), TensorIndex.Slice(0, 24), TensorIndex.Slice(0, 24));
-        Assert.True((labels[core.Item1, core.Item2, core.Item3, core.Item4, core.Item5] == maps.Labels[1]).all().item<bool>());
+        TensorIndex[] core = [TensorIndex.Colon, TensorIndex.Colon, TensorIndex.Slice(0, 24), TensorIndex.Slice(0, 24), TensorIndex.Slice(0, 24)];
+        Assert.True((labels[core] == maps.Labels[1]).all().item<bool>());
         Assert.True((image == data.TrainingImage(1, 100)).all().item<bool>());
 
         using var deformed = SymNetTrainingData.FromLabelMaps(maps, synth, 2, 10, deformation: new RandomDeformation());
         var (dImage, dLabels) = deformed.TrainingSample(1, 100);
-        Assert.False((dLabels![core.Item1, core.Item2, core.Item3, core.Item4, core.Item5] == maps.Labels[1]).all().item<bool>());
+        Assert.False((dLabels![core] == maps.Labels[1]).all().item<bool>());
         // the image was drawn from the deformed map: background (label 0) is exactly where the image is zero
         Assert.True(((dLabels == 0) == (dImage == 0)).all().item<bool>());
     }
