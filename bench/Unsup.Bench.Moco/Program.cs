@@ -16,7 +16,7 @@ public static class Program
                unsup-bench-moco memory [options]          peak RSS of MoCo steps, Unsup vs PyTorch (python3 with torch, torchvision)
                  --steps N (3)  --batch B (256)  --width W (64)  --splits S (8)  --queue K (4096)
                unsup-bench-moco supervised [options]      the same encoder trained with labels (the supervised upper bound)
-                 --data DIR  --width W (16)  --epochs N (15)  --batch B (256)  --lr LR (0.1)  --crop-min-scale S (0.5)  --minutes M (120)
+                 --data DIR  --width W (16)  --stem-stride S (1)  --epochs N (15)  --batch B (256)  --lr LR (0.1)  --crop-min-scale S (0.5)  --minutes M (120)
         common:  --out DIR (default bench/results/moco)  --threads N (2)
         environment: UNSUP_PYTHON (default /usr/bin/python3)
         """;

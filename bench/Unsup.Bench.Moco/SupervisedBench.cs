@@ -20,7 +20,7 @@ public static class SupervisedBench
     public static int Run(BenchArgs a, string outDir)
     {
         string dir = a.String("data") ?? "/usr/share/datasets/fashion-mnist";
-        int width = a.Int("width", 16), batch = a.Int("batch", 256), epochs = a.Int("epochs", 15);
+        int width = a.Int("width", 16), stemStride = a.Int("stem-stride", 1), batch = a.Int("batch", 256), epochs = a.Int("epochs", 15);
         double lr = a.Double("lr", 0.1), minutes = a.Double("minutes", 120), cropMin = a.Double("crop-min-scale", 0.5);
         Directory.CreateDirectory(outDir);
         string logPath = Path.Combine(outDir, "supervised.log");
@@ -32,7 +32,7 @@ public static class SupervisedBench
         using var test = FashionMnist.Load(dir, train: false);
         var trainLabels = tensor(train.Labels!);
         var testLabels = tensor(test.Labels!);
-        var model = new ResNet(new ResNetOptions(18, width, InChannels: 1, CifarStem: true, NumClasses: 10));
+        var model = new ResNet(new ResNetOptions(18, width, InChannels: 1, CifarStem: true, NumClasses: 10, StemStride: stemStride));
         var normalize = Normalize.FashionMnist;
         var crop = new RandomResizedCrop(28, cropMin);
         var flip = new RandomHorizontalFlip();
@@ -40,7 +40,7 @@ public static class SupervisedBench
         var optimizer = optim.SGD(model.parameters(), lr, momentum: 0.9, weight_decay: 5e-4);
         var schedule = LrSchedule.Cosine(totalSteps);
         var generator = new Generator(0);
-        Log($"supervised ResNet-18 width {width} (CIFAR stem, 1 channel), batch {batch}, lr {lr} cosine over {epochs} epochs " +
+        Log($"supervised ResNet-18 width {width} ({model.Options.StemName} stem, 1 channel), batch {batch}, lr {lr} cosine over {epochs} epochs " +
             $"({totalSteps} steps), crops {cropMin}-1 + flip, time limit {minutes} min");
 
         var clock = Stopwatch.StartNew();
@@ -78,9 +78,9 @@ public static class SupervisedBench
 
             | encoder | training | test top-1 |
             |---|---|---|
-            | ResNet-18 width {width}, CIFAR stem, trained with labels | {epochs} epochs cosine, batch {batch}, lr {lr}, crops {cropMin}-1 + flip, {clock.Elapsed.TotalMinutes:F0} min ({note}) | **{final:F2} %** |
+            | ResNet-18 width {width}, {model.Options.StemName} stem, trained with labels | {epochs} epochs cosine, batch {batch}, lr {lr}, crops {cropMin}-1 + flip, {clock.Elapsed.TotalMinutes:F0} min ({note}) | **{final:F2} %** |
 
-            Command: `dotnet run --project bench/Unsup.Bench.Moco -c Release -- supervised --width {width} --epochs {epochs} --minutes {minutes}`
+            Command: `dotnet run --project bench/Unsup.Bench.Moco -c Release -- supervised --width {width} --stem-stride {stemStride} --epochs {epochs} --minutes {minutes}`
 
             """));
         return 0;

@@ -20,6 +20,8 @@ public sealed record MocoConfig
     public string Arch { get; init; } = "resnet50";
     public int Width { get; init; } = 64;
     public bool CifarStem { get; init; }
+    /// <summary>Stride of the CIFAR stem's conv (1 = the demo's; absent in configs written before it existed).</summary>
+    public int StemStride { get; init; } = 1;
     public int InChannels { get; init; } = 3;
 
     // MoCo
@@ -112,10 +114,12 @@ public sealed record MocoConfig
         _ = Evaluation.KnnFeaturesNames.Parse(KnnFeatures);
         if (InChannels is not (1 or 3)) throw new UnsupException($"{InChannels} image channels: expected 1 or 3");
         _ = ResNetOptions.Parse(Arch);
+        if (StemStride is not (1 or 2)) throw new UnsupException($"--stem-stride {StemStride}: expected 1 or 2");
+        if (StemStride != 1 && !CifarStem) throw new UnsupException($"--stem-stride {StemStride}: applies to the CIFAR stem only (add --cifar-stem)");
         return this;
     }
 
-    [JsonIgnore] public ResNetOptions Backbone => ResNetOptions.Parse(Arch, Width, InChannels, CifarStem);
+    [JsonIgnore] public ResNetOptions Backbone => ResNetOptions.Parse(Arch, Width, InChannels, CifarStem, StemStride);
 
     public MocoModel BuildModel() =>
         new(Backbone, Dim, QueueSize, KeyMomentum, Temperature, Mlp, Symmetric, BnSplits);

@@ -30,6 +30,7 @@ public static class MocoCommands
         var arch = new Option<string?>("--arch") { Description = "resnet18 | resnet34 | resnet50 (torchvision layout)" };
         var width = new Option<int?>("--width") { Description = $"Base channel width (64 = torchvision; default {MocoDefaults.CpuWidth} with resnet18 when no GPU is used)" };
         var cifarStem = new Option<bool?>("--cifar-stem") { Description = $"3x3 stride-1 first conv and no max-pool (default: on for images of {MocoDefaults.SmallImageSide} px or less)" };
+        var stemStride = new Option<int?>("--stem-stride") { Description = "Stride of the CIFAR stem's 3x3 conv: 1 (the demo's) or 2 (a quarter of the compute per image; preset small: 2)" };
         var epochs = new Option<int?>("--epochs") { Description = "Epochs (preset: 200)" };
         var batch = new Option<int?>("--batch-size") { Description = "Images per step (preset: 256; cifar 512)" };
         var lr = new Option<double?>("--lr") { Description = "Base learning rate per 256 images, scaled with the batch size (preset: 0.03)" };
@@ -70,7 +71,7 @@ public static class MocoCommands
             "  unsup moco pretrain --resume runs/fmnist\n" +
             "  unsup moco pretrain --data fashion-mnist --preset v2 --preview aug.png")
         {
-            data, preset, arch, width, cifarStem, epochs, batch, lr, schedule, warmup, wd, noBnWd, k, m, t, mlp, symmetric, splits,
+            data, preset, arch, width, cifarStem, stemStride, epochs, batch, lr, schedule, warmup, wd, noBnWd, k, m, t, mlp, symmetric, splits,
             aug, crop, cropMin, knnEvery, knnFeatures, knnBank, imageSize, maxImages, outDir, resume, preview, stopAfter, timeLimit, dryRun, ckEvery,
         };
         cmd.SetAction(r =>
@@ -91,6 +92,7 @@ public static class MocoCommands
             if (saved == null) c = c with
             {
                 Arch = r.GetValue(arch) ?? c.Arch, Width = r.GetValue(width) ?? c.Width, CifarStem = r.GetValue(cifarStem) ?? c.CifarStem,
+                StemStride = r.GetValue(stemStride) ?? c.StemStride,
                 Epochs = r.GetValue(epochs) ?? c.Epochs, BatchSize = r.GetValue(batch) ?? c.BatchSize, BaseLr = r.GetValue(lr) ?? c.BaseLr,
                 Schedule = r.GetValue(schedule) ?? c.Schedule, WarmupEpochs = r.GetValue(warmup) ?? c.WarmupEpochs,
                 WeightDecay = r.GetValue(wd) ?? c.WeightDecay, ExcludeBnBiasFromWeightDecay = r.GetValue(noBnWd),
@@ -117,7 +119,7 @@ public static class MocoCommands
             if (choice != null && (dry || !r.GetValue(GlobalOptions.Quiet)))
             {
                 Console.WriteLine($"defaults for {train}: {string.Join("; ", choice.Reasons)} (options given explicitly win)");
-                Console.WriteLine($"resolved: preset {c.Preset}, {c.Arch} width {c.Width}, {(c.CifarStem ? "CIFAR" : "ImageNet")} stem, {c.InChannels}-channel input, " +
+                Console.WriteLine($"resolved: preset {c.Preset}, {c.Arch} width {c.Width}, {c.Backbone.StemName} stem, {c.InChannels}-channel input, " +
                                   $"{(c.Mlp ? "MLP" : "linear")} head, crop {c.CropSize} px ({c.Augmentation} augmentation), K {c.QueueSize}, m {c.KeyMomentum}, T {c.Temperature}, " +
                                   $"{(c.Symmetric ? "symmetric" : "asymmetric")} loss, batch {c.BatchSize} in {c.BnSplits} BN splits, lr {c.Lr:G3} {c.Schedule}, wd {c.WeightDecay}, " +
                                   $"{c.Epochs} epochs, kNN monitor on {c.KnnFeatures} features");

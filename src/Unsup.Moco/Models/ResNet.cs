@@ -9,16 +9,21 @@ namespace Unsup.Moco.Models;
 /// <param name="InChannels">1 (grayscale) or 3.</param>
 /// <param name="CifarStem">3x3 stride-1 conv1 and no max-pool (for 28..64-pixel images), as in the official CIFAR-10 demo.</param>
 /// <param name="NumClasses">Output size of fc; 0 = no fc (the network returns pooled features).</param>
-public sealed record ResNetOptions(int Depth = 18, int Width = 64, int InChannels = 3, bool CifarStem = false, int NumClasses = 0)
+/// <param name="StemStride">Stride of the CIFAR stem's conv (1 as the demo; 2 halves every later feature map, a quarter of
+/// the compute per image, so a CPU run can afford twice the width). The ImageNet stem is always 7x7 stride 2 + max-pool.</param>
+public sealed record ResNetOptions(int Depth = 18, int Width = 64, int InChannels = 3, bool CifarStem = false, int NumClasses = 0, int StemStride = 1)
 {
-    public static ResNetOptions Parse(string arch, int width = 64, int inChannels = 3, bool cifarStem = false) =>
+    public static ResNetOptions Parse(string arch, int width = 64, int inChannels = 3, bool cifarStem = false, int stemStride = 1) =>
         arch.ToLowerInvariant() switch
         {
-            "resnet18" => new(18, width, inChannels, cifarStem),
-            "resnet34" => new(34, width, inChannels, cifarStem),
-            "resnet50" => new(50, width, inChannels, cifarStem),
+            "resnet18" => new(18, width, inChannels, cifarStem, StemStride: stemStride),
+            "resnet34" => new(34, width, inChannels, cifarStem, StemStride: stemStride),
+            "resnet50" => new(50, width, inChannels, cifarStem, StemStride: stemStride),
             _ => throw new UnsupException($"--arch {arch}: expected resnet18, resnet34 or resnet50"),
         };
+
+    /// <summary>"CIFAR", "CIFAR stride-2" or "ImageNet", for messages.</summary>
+    public string StemName => !CifarStem ? "ImageNet" : StemStride == 1 ? "CIFAR" : $"CIFAR stride-{StemStride}";
 
     internal (bool bottleneck, int[] blocks) Layout => Depth switch
     {
@@ -51,6 +56,10 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>
     /// <param name="head">Replaces fc (e.g. MoCo's projection head); default Linear(FeatureDim, NumClasses) or none.</param>
     public ResNet(ResNetOptions options, NormLayerFactory? norm = null, nn.Module<Tensor, Tensor>? head = null) : base(nameof(ResNet))
     {
+        if (options.StemStride is not (1 or 2))
+            throw new UnsupException($"--stem-stride {options.StemStride}: expected 1 or 2");
+        if (options.StemStride != 1 && !options.CifarStem)
+            throw new UnsupException($"--stem-stride {options.StemStride}: applies to the CIFAR stem only (the ImageNet stem is 7x7 stride 2 + max-pool)");
         Options = options;
         norm ??= c => nn.BatchNorm2d(c);
         var (bottleneck, blocks) = options.Layout;
@@ -58,7 +67,7 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>
         long w = options.Width;
 
         conv1 = options.CifarStem
-            ? nn.Conv2d(options.InChannels, w, 3, stride: 1, padding: 1, bias: false)
+            ? nn.Conv2d(options.InChannels, w, 3, stride: options.StemStride, padding: 1, bias: false)
             : nn.Conv2d(options.InChannels, w, 7, stride: 2, padding: 3, bias: false);
         bn1 = norm(w);
         long inPlanes = w;

@@ -27,15 +27,13 @@ public static class EncoderWeights
     /// <param name="expected">When given, the weights must be exactly this architecture (else: first mismatching key with both shapes).</param>
     public static PretrainedEncoder Load(string path, ResNetOptions? expected = null)
     {
-        string file = path;
-        if (Directory.Exists(path))
+        string file = Directory.Exists(path) ? LatestCheckpoint(path) : path;
+        // the stem's stride is not in the tensors: a run's config.json states it, also for one of its checkpoint files
+        string? runDir = Directory.Exists(path) ? path : RunOfCheckpoint(path);
+        if (expected == null && runDir != null && File.Exists(Path.Combine(runDir, RunFolder.ConfigFile)))
         {
-            file = LatestCheckpoint(path);
-            if (expected == null && File.Exists(Path.Combine(path, RunFolder.ConfigFile)))
-            {
-                try { expected = RunFolder.Open(path).ReadConfig<MocoConfig>().Backbone; }
-                catch (UnsupException) { /* the tensors still say what they are */ }
-            }
+            try { expected = RunFolder.Open(runDir).ReadConfig<MocoConfig>().Backbone; }
+            catch (UnsupException) { /* the tensors still say what they are */ }
         }
         var (tensors, format) = ReadTensors(file);
         try
@@ -46,6 +44,14 @@ public static class EncoderWeights
         {
             foreach (var t in tensors.Values) t.Dispose();
         }
+    }
+
+    /// <summary>RUN for RUN/checkpoints/*.ckpt or RUN/all-checkpoints/*.ckpt, else null.</summary>
+    static string? RunOfCheckpoint(string file)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(file));
+        if (!file.EndsWith(".ckpt", StringComparison.Ordinal) || dir == null) return null;
+        return Path.GetFileName(dir) is "checkpoints" or "all-checkpoints" ? Path.GetDirectoryName(dir) : null;
     }
 
     /// <summary>The checkpoint "latest" names in RUN/checkpoints.</summary>
@@ -176,7 +182,8 @@ public static class EncoderWeights
         return (backbone, head, ignored);
     }
 
-    /// <summary>Depth, width, input channels and stem as the tensors show them.</summary>
+    /// <summary>Depth, width, input channels and stem as the tensors show them (a stem's stride is not in the tensors:
+    /// 1 here; a run folder's config.json gives it).</summary>
     public static ResNetOptions InferOptions(string file, IReadOnlyDictionary<string, Tensor> backbone)
     {
         if (!backbone.TryGetValue("conv1.weight", out var conv1) || conv1.dim() != 4)
@@ -206,7 +213,7 @@ public static class EncoderWeights
     static void CopyStrict(string file, nn.Module model, IReadOnlyDictionary<string, Tensor> sd, ResNetOptions options)
     {
         var own = model.state_dict();
-        string arch = $"resnet{options.Depth} (width {options.Width}, {options.InChannels}-channel input, {(options.CifarStem ? "CIFAR" : "ImageNet")} stem)";
+        string arch = $"resnet{options.Depth} (width {options.Width}, {options.InChannels}-channel input, {options.StemName} stem)";
         var mismatch = own.Where(kv => sd.TryGetValue(kv.Key, out var t) && !t.shape.SequenceEqual(kv.Value.shape)).Select(kv => kv.Key).ToList();
         if (mismatch.Count > 0)
         {
@@ -263,7 +270,7 @@ public static class EncoderWeights
     /// <summary>
     /// Writes the backbone as a torchvision ResNet state_dict (no fc) in PyTorch's zip format, atomically. In Python:
     /// <c>m = torchvision.models.resnet18(); m.fc = torch.nn.Identity(); m.load_state_dict(torch.load(p), strict=True)</c>
-    /// (for a CIFAR stem also replace <c>m.conv1</c> by a 3x3 stride-1 conv and <c>m.maxpool</c> by Identity).
+    /// (for a CIFAR stem also replace <c>m.conv1</c> by a 3x3 conv of the run's stem stride and <c>m.maxpool</c> by Identity).
     /// </summary>
     public static void ExportTorchvision(ResNet backbone, string path)
     {
@@ -278,7 +285,7 @@ public static class EncoderWeights
     public static string PythonSnippet(ResNetOptions o, string path) =>
         $"import torch, torchvision\nm = torchvision.models.resnet{o.Depth}()\nm.fc = torch.nn.Identity()\n" +
         (o.InChannels != 3 || o.CifarStem
-            ? $"m.conv1 = torch.nn.Conv2d({o.InChannels}, {o.Width}, {(o.CifarStem ? "3, 1, 1" : "7, 2, 3")}, bias=False)\n" : "") +
+            ? $"m.conv1 = torch.nn.Conv2d({o.InChannels}, {o.Width}, {(o.CifarStem ? $"3, {o.StemStride}, 1" : "7, 2, 3")}, bias=False)\n" : "") +
         (o.CifarStem ? "m.maxpool = torch.nn.Identity()\n" : "") +
         (o.Width != 64 ? $"# width {o.Width}: torchvision's ResNet has a fixed width of 64; build the same network with inplanes={o.Width}\n" : "") +
         $"m.load_state_dict(torch.load(r\"{path}\"), strict=True)";

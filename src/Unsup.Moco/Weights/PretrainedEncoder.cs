@@ -29,7 +29,7 @@ public sealed class PretrainedEncoder : IDisposable
 
     /// <summary>"resnet18 (width 64, 3-channel input, ImageNet stem, MLP head)" for messages.</summary>
     public string Describe() =>
-        $"resnet{Options.Depth} (width {Options.Width}, {Options.InChannels}-channel input, {(Options.CifarStem ? "CIFAR" : "ImageNet")} stem, " +
+        $"resnet{Options.Depth} (width {Options.Width}, {Options.InChannels}-channel input, {Options.StemName} stem, " +
         (Head == null ? "no head" : Head is TorchSharp.Modules.Linear ? "linear head" : "MLP head") + ")";
 
     /// <summary>The same architecture at random (torchvision) initialisation: the baseline a pretrained encoder must beat.</summary>

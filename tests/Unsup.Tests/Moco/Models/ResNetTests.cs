@@ -42,6 +42,15 @@ public class ResNetTests
         Assert.True(y.allclose(f));
     }
 
+    [Theory]
+    [InlineData(3, true, "expected 1 or 2")]
+    [InlineData(2, false, "CIFAR stem only")]
+    public void Stem_stride_other_than_1_or_2_or_on_the_ImageNet_stem_is_a_user_error(int stride, bool cifar, string message)
+    {
+        var e = Assert.Throws<UnsupException>(() => new ResNet(new ResNetOptions(18, Width: 4, CifarStem: cifar, StemStride: stride)));
+        Assert.Contains(message, e.Message);
+    }
+
     [Fact]
     public void Unknown_arch_is_a_user_error()
     {

@@ -113,6 +113,56 @@ public class EncoderWeightsTests
     }
 
     [Fact]
+    public void Stride2_stem_comes_from_the_runs_config_for_the_folder_and_for_a_checkpoint_file()
+    {
+        // the tensors of a stride-1 and a stride-2 stem have the same shapes: only config.json can tell them apart
+        using var tmp = TestData.Temp();
+        var runDir = tmp.File("run");
+        var config = MocoUseFixtures.TinyConfig with { StemStride = 2 };
+        using var model = MocoUseFixtures.MakeRun(runDir, config);
+        model.EncoderQ.eval();
+        manual_seed(3);
+        using var x = randn(3, 1, 28, 28);
+        using var _ = no_grad();
+        using var want = model.EncoderQ.Features(x);
+        using var enc = EncoderWeights.Load(runDir);
+        using var fromFile = EncoderWeights.Load(enc.Source);
+        foreach (var loaded in new[] { enc, fromFile })
+        {
+            Assert.Equal(2, loaded.Options.StemStride);
+            Assert.Contains("CIFAR stride-2 stem", loaded.Describe());
+            using var got = loaded.Backbone.Features(x);
+            Assert.Equal(0f, (got - want).abs().max().item<float>());
+        }
+    }
+
+    [SkippableFact]
+    public void Stride2_stem_exports_to_PyTorch_by_the_printed_snippet_with_the_same_features()
+    {
+        using var tmp = TestData.Temp();
+        var pth = tmp.File("backbone.pth");
+        manual_seed(5);
+        using var net = new ResNet(new ResNetOptions(18, 64, InChannels: 1, CifarStem: true, StemStride: 2));
+        net.eval();
+        EncoderWeights.ExportTorchvision(net, pth);
+        using var x = linspace(-1, 1, 2 * 28 * 28).view(2, 1, 28, 28);
+        using var _ = no_grad();
+        using var f = net.Features(x);
+        var py = TestData.Python(EncoderWeights.PythonSnippet(net.Options, pth) + """
+
+            m.eval()
+            x = torch.linspace(-1, 1, 2 * 28 * 28).view(2, 1, 28, 28)
+            with torch.no_grad():
+                print(" ".join(repr(float(v)) for v in m(x).flatten()))
+            """, "torch", "torchvision");
+        var expected = py.Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries).Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        var got = f.data<float>().ToArray();
+        Assert.Equal(expected.Length, got.Length);
+        float worst = expected.Zip(got).Max(p => Math.Abs(p.First - p.Second)) / expected.Max(Math.Abs);
+        Assert.True(worst < 1e-4f, $"relative difference {worst}");
+    }
+
+    [Fact]
     public void Augmented_batches_are_fresh_crops_and_leave_the_backbone_unchanged()
     {
         using var tmp = TestData.Temp();
