@@ -48,6 +48,7 @@ public sealed class EncoderFeatures(ResNet backbone, nn.Module<Tensor, Tensor>? 
         {
             for (long start = 0; start < n; start += batchSize)
             {
+                using var pause = GcPause.Begin();
                 using var scope = NewDisposeScope();
                 var batch = input.narrow(0, start, Math.Min(batchSize, n - start)).to(device);
                 var f = backbone.Features(normalize.Apply(MocoAugmentation.ToUnitFloat(batch)));

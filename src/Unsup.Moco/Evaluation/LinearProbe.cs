@@ -125,6 +125,7 @@ public static class LinearProbe
         for (int epoch = 0; epoch < options.Epochs; epoch++)
         {
             double lr = schedule.Factor(epoch * stepsPerEpoch) * options.Lr;   // the epoch's first step: what the log reports
+            using var pause = GcPause.Begin();   // per epoch: its few hundred small steps stay well inside the budget
             using var epochScope = NewDisposeScope();
             var order = randperm(n, generator: generator).to(device);
             double lossSum = 0;

@@ -90,7 +90,8 @@ public static class MocoPretraining
             while (state.Step < end)
             {
                 double commBefore = trainer.Comm.CommSeconds;
-                var r = trainer.Step(data.TrainImages, order, state.Step, session.Guard);
+                MocoStepResult r;
+                using (GcPause.Begin()) r = trainer.Step(data.TrainImages, order, state.Step, session.Guard);
                 lossSum += r.Loss; top1Sum += r.Top1;
                 double ips = (state.Step - first + 1) * (double)config.BatchSize / epochClock.Elapsed.TotalSeconds;
                 if (trainer.Comm.IsDistributed)   // rank 0's time inside collectives this step (waiting for slower ranks included)

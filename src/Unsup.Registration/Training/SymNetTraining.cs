@@ -86,6 +86,7 @@ public static class SymNetTraining
                 if (rank == comm.Rank) (i, j) = (a, c);
             }
             SymNetStepResult r;
+            using (GcPause.Begin())
             using (var scope = NewDisposeScope())
             {
                 // fixed i, moving j: the symmetric loss treats both directions alike anyway
