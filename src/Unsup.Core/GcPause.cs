@@ -9,7 +9,8 @@ namespace Unsup;
 /// under libtorch: "Unknown scalar type" (a MoCo pretraining run died so at step 15; a loop of <c>tensor + 0.5</c> on a
 /// [256, 1024] tensor beside a thread allocating 100 KB per millisecond failed within 2-12 s in each of five tries, and
 /// ran 30 s twice without failing inside this scope). Inside the scope no collection runs unless managed
-/// allocations exceed <see cref="BudgetBytes"/>; the step's end collects as before (<see cref="NativeAllocator.ReleaseFreed"/>).
+/// allocations exceed <see cref="BudgetBytes"/>; the step's end collects as before (<see cref="NativeAllocator.ReleaseFreed"/>). Starting and ending a region
+/// costs about 0.04 ms (500 in a row beside a 20 MB live heap).
 /// </summary>
 public static class GcPause
 {

@@ -106,6 +106,7 @@ public static class AffineRegistration
         double last = double.NaN;
         for (int i = 0; i < iterations; i++)
         {
+            using var pause = GcPause.Begin();
             using var step = NewDisposeScope();
             adam.zero_grad();
             var loss = objective();

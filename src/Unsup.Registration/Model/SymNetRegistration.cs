@@ -44,6 +44,7 @@ public sealed class SymNetRegistration : IDisposable
     public SymNetRegistrationResult Register(Tensor fixedImage, Tensor movingImage)
     {
         var sw = Stopwatch.StartNew();
+        using var pause = GcPause.Begin();
         using var scope = NewDisposeScope();
         using var fields = Pass(fixedImage, movingImage, out var spatial);
         var forward = SizePadding.Crop(fields.FullYX, spatial);
