@@ -14,6 +14,8 @@ public static class SymnetTrainCommand
         var labels = new Option<string?>("--labels") { Description = "Label maps in the same order as --images (folder or list), for validation Dice" };
         var labelMaps = new Option<string?>("--label-maps") { Description = "Train without scans: a folder or list of label maps; every step synthesises a fresh pair (SynthSeg model, see `unsup synth`); held-out subjects (--val) get one fixed synthesis each for validation Dice" };
         var deform = new Option<bool>("--deform") { Description = "With --label-maps: also deform each label map randomly (affine + elastic) before every synthesis" };
+        var pairContrast = new Option<string?>("--pair-contrast") { Description = "With --label-maps: same (default) synthesises both images of a pair, and the held-out subjects, with one contrast, as two scans of one protocol (what local NCC compares); independent draws one per image (SynthMorph's setting, for --label-weight)" };
+        pairContrast.AcceptOnlyFromAmong(SymNetTrainConfig.SameContrast, SymNetTrainConfig.IndependentContrast);
         var val = new Option<int>("--val") { Description = "Hold out the last N subjects; their ordered pairs are the validation set (needs --labels)", DefaultValueFactory = _ => 0 };
         var init = new Option<string?>("--init") { Description = "Start from these weights: a PyTorch .pth state_dict (e.g. the official model), an Unsup .ckpt, or a run folder" };
         var outDir = new Option<string?>("--out") { Description = "Run folder (default: runs/symnet-<time>)" };
@@ -43,7 +45,7 @@ public static class SymnetTrainCommand
             "  unsup symnet train --label-maps synthseg/ --crop brain --downsample 2 --val 3 --steps 3000 --out runs/symnet-synth\n" +
             "  unsup symnet train --resume runs/symnet-2mm --steps 4000")
         {
-            images, labels, labelMaps, SynthCommand.Priors, SynthCommand.Classes, SynthCommand.Crop, deform, val, init, outDir, resume, steps, lr, startCh, down, jac, smooth, mag, labelWeight, nccWindow, diceLabels, valEvery, ckEvery, stopAfter,
+            images, labels, labelMaps, SynthCommand.Priors, SynthCommand.Classes, SynthCommand.Crop, deform, pairContrast, val, init, outDir, resume, steps, lr, startCh, down, jac, smooth, mag, labelWeight, nccWindow, diceLabels, valEvery, ckEvery, stopAfter,
         };
         cmd.SetAction(r =>
         {
@@ -68,8 +70,8 @@ public static class SymnetTrainCommand
                 var labelPaths = r.GetValue(labels) is string ls ? ImageList.Resolve(ls).Select(Path.GetFullPath).ToList() : null;
                 var mapPaths = mapSpec != null ? ImageList.Resolve(mapSpec).Select(Path.GetFullPath).ToList() : null;
                 string? cropText = r.GetValue(SynthCommand.Crop);
-                if (mapPaths == null && (cropText != null || r.GetValue(deform) || r.GetValue(SynthCommand.Priors) != null))
-                    throw new UnsupException("--crop, --deform and --priors go with --label-maps");
+                if (mapPaths == null && (cropText != null || r.GetValue(deform) || r.GetValue(SynthCommand.Priors) != null || r.GetValue(pairContrast) != null))
+                    throw new UnsupException("--crop, --deform, --pair-contrast and --priors go with --label-maps");
                 long[]? cropSize = cropText is null || cropText.Equals("brain", StringComparison.OrdinalIgnoreCase) ? null : SynthCommand.CropSize(cropText);
                 string? initPath = r.GetValue(init) is string ip ? Path.GetFullPath(ip) : null;
                 int channels = r.GetValue(startCh) ?? (initPath != null ? SymNetWeights.Architecture(initPath).StartChannels : 7);
@@ -77,6 +79,7 @@ public static class SymnetTrainCommand
                 c = d with
                 {
                     Images = imagePaths, Labels = labelPaths, LabelMaps = mapPaths, CropSize = cropSize, Deform = r.GetValue(deform),
+                    PairContrast = r.GetValue(pairContrast) ?? SymNetTrainConfig.SameContrast,
                     PriorsDir = mapPaths != null ? SynthCommand.ResolvePriorsDir(r) : null,
                     ClassesFile = r.GetValue(SynthCommand.Classes) is string cf ? Path.GetFullPath(cf) : null, ValidationCount = r.GetValue(val), Init = initPath, StartChannels = channels,
                     Steps = r.GetValue(steps) ?? d.Steps, Lr = r.GetValue(lr) ?? d.Lr, Downsample = r.GetValue(down) ?? d.Downsample,
@@ -94,7 +97,7 @@ public static class SymnetTrainCommand
                 if (dims != data.Dims) throw UnsupException.ForFile(initFile, $"holds {dims}D weights but the images are {data.Dims}D");
             }
             string run = resumeDir ?? r.GetValue(outDir) ?? RunFolder.DefaultPath($"symnet-{DateTime.Now:yyyyMMdd-HHmmss}");
-            Console.WriteLine($"SYMNet training on {data.Count} subjects{(c.LabelMaps != null ? " (images synthesised from label maps every step" + (c.Deform ? ", deformed" : "") + ")" : "")} ({data.TrainCount} train, {data.ValidationCount} held out), " +
+            Console.WriteLine($"SYMNet training on {data.Count} subjects{(c.LabelMaps != null ? " (images synthesised from label maps every step" + (c.Deform ? ", deformed" : "") + $", {c.PairContrast} contrast per pair)" : "")} ({data.TrainCount} train, {data.ValidationCount} held out), " +
                               $"{data.Dims}D grid {string.Join("x", data.Spatial)} (padded {string.Join("x", data.Images.shape.Skip(2))}), C {c.StartChannels}, " +
                               $"lr {c.Lr:G3}, NCC window {c.NccWindow ?? Unsup.Registration.Losses.LocalNcc.DefaultWindow(data.Dims)}, λ_J {c.JacobianWeight}, λ_s {c.SmoothnessWeight}, λ_m {c.MagnitudeWeight}{(c.LabelWeight > 0 ? $", λ_L {c.LabelWeight}" : "")}, {c.Steps} steps" +
                               (c.Init != null ? $", init {c.Init}" : "") + $" -> {Path.GetFullPath(run)}");

@@ -72,32 +72,38 @@ public sealed class LabelImageSynthesizer
     public LabelImageSynthesizer(LabelIntensityPriors priors) { Priors = priors; }
 
     /// <summary>The image of a label map [*spatial] (2 or 3 axes, any integer or integral float dtype), in [0, 1].</summary>
-    public Tensor Synthesize(Tensor labels, long seed)
+    /// <param name="contrastSeed">When given, the per-class means and spreads (the contrast) come from this seed and the
+    /// rest (voxel draws, bias, gamma, resolution) from <paramref name="seed"/>: images sharing it look like one scanner's.</param>
+    public Tensor Synthesize(Tensor labels, long seed, long? contrastSeed = null)
     {
         CheckDims(labels);
         using var scope = NewDisposeScope();
         using var gen = new Generator(unchecked((ulong)seed));
-        return Fill(labels, gen).MoveToOuterDisposeScope();
+        using var contrast = ContrastGenerator(contrastSeed);
+        return Fill(labels, gen, contrast).MoveToOuterDisposeScope();
     }
+
+    static Generator? ContrastGenerator(long? seed) => seed is long s ? new Generator(unchecked((ulong)s)) : null;
 
     /// <summary>
     /// The label map deformed by a random <paramref name="deformation"/> (nearest neighbour and a left-right label
     /// swap when flipped, so no new label values) and an image synthesised from it: an image and its exact
     /// segmentation, both on the input grid.
     /// </summary>
-    public (Tensor Image, Tensor Labels) Synthesize(Tensor labels, long seed, RandomDeformation deformation)
+    public (Tensor Image, Tensor Labels) Synthesize(Tensor labels, long seed, RandomDeformation deformation, long? contrastSeed = null)
     {
         CheckDims(labels);
         using var scope = NewDisposeScope();
         using var gen = new Generator(unchecked((ulong)seed));
+        using var contrast = ContrastGenerator(contrastSeed);
         var moved = deformation.Apply(labels, gen);
-        var image = Fill(moved, gen);
+        var image = Fill(moved, gen, contrast);
         return (image.MoveToOuterDisposeScope(), moved.MoveToOuterDisposeScope());
     }
 
-    Tensor Fill(Tensor labels, Generator gen)
+    Tensor Fill(Tensor labels, Generator gen, Generator? contrast)
     {
-        var image = DrawIntensities(labels, gen);
+        var image = DrawIntensities(labels, gen, contrast);
         image = CorruptBias(image, gen);
         image = AugmentIntensity(image, gen);
         image = SimulateResolution(image, gen);
@@ -107,14 +113,14 @@ public sealed class LabelImageSynthesizer
     }
 
     /// <summary>
-    /// SynthSeg's SampleConditionalGMM with its per-class parameters: the image in prior units, float32 like
-    /// <paramref name="labels"/>. Labels the priors do not list are 0.
+    /// SynthSeg's SampleConditionalGMM with its per-class parameters (drawn from <paramref name="contrast"/> when given):
+    /// the image in prior units, float32 like <paramref name="labels"/>. Labels the priors do not list are 0.
     /// </summary>
-    public Tensor DrawIntensities(Tensor labels, Generator gen)
+    public Tensor DrawIntensities(Tensor labels, Generator gen, Generator? contrast = null)
     {
         using var scope = NewDisposeScope();
         var device = labels.device;
-        var (mu, sigma) = DrawLabelParameters(gen);
+        var (mu, sigma) = DrawLabelParameters(contrast ?? gen);
         var idx = LabelIndex(labels.to(ScalarType.Int64), tensor(Priors.Labels, device: device));
         var known = idx >= 0;
         var safe = idx.clamp(min: 0);

@@ -25,6 +25,14 @@ public sealed record SymNetTrainConfig
     public long[]? CropSize { get; init; }
     /// <summary>With <see cref="LabelMaps"/>: randomly deform each label map (affine + elastic) before every synthesis.</summary>
     public bool Deform { get; init; }
+    public const string SameContrast = "same", IndependentContrast = "independent";
+    /// <summary>
+    /// With <see cref="LabelMaps"/>: <c>same</c> synthesises both images of a training pair with one contrast (and the
+    /// held-out subjects with one), as two scans of one protocol, the setting local NCC is made for; <c>independent</c>
+    /// draws a contrast per image (SynthMorph's setting, for a label loss). The CLI's default is same; a config.json
+    /// written before the option existed means independent, which is what those runs did.
+    /// </summary>
+    public string PairContrast { get; init; } = IndependentContrast;
     /// <summary>Initial weights: a PyTorch state_dict (.pth), an Unsup checkpoint (.ckpt) or a run folder (its latest checkpoint).</summary>
     public string? Init { get; init; }
     public int StartChannels { get; init; } = 7;
@@ -62,5 +70,6 @@ public sealed record SymNetTrainConfig
         if (NccWindow is int w && (w < 1 || w % 2 == 0)) throw new UnsupException($"--ncc-window {w}: must be an odd number of voxels ≥ 1");
         if (ValEvery < 0) throw new UnsupException($"--val-every {ValEvery}: must be ≥ 0");
         if (CheckpointEvery < 1) throw new UnsupException($"--checkpoint-every {CheckpointEvery}: must be at least 1");
+        if (PairContrast is not (SameContrast or IndependentContrast)) throw new UnsupException($"--pair-contrast {PairContrast}: expected same or independent");
     }
 }

@@ -92,14 +92,16 @@ public static class SymNetTraining
                 // fixed i, moving j: the symmetric loss treats both directions alike anyway
                 long seed = PairSeed(config.Seed, (step - 1) * comm.Size + comm.Rank + 1);
                 LrSchedule.Constant().Apply(trainer.Optimizer, state.Step);   // the official SYMNet trains Adam at one rate; the shared schedule keeps that
+                // one contrast for both images of a pair (local NCC compares like with like), or each its own
+                long? contrast = config.PairContrast == SymNetTrainConfig.SameContrast ? ~seed : null;
                 if (config.LabelWeight > 0)
                 {
                     // label maps are present: checked before training starts
-                    var (x, lx) = data.TrainingSample(i, seed);
-                    var (y, ly) = data.TrainingSample(j, seed + 1);
+                    var (x, lx) = data.TrainingSample(i, seed, contrast);
+                    var (y, ly) = data.TrainingSample(j, seed + 1, contrast);
                     r = trainer.Step(x, y, session.Guard, step, SoftDice.OneHot(lx!, data.EvalLabels), SoftDice.OneHot(ly!, data.EvalLabels));
                 }
-                else r = trainer.Step(data.TrainingImage(i, seed), data.TrainingImage(j, seed + 1), session.Guard, step);
+                else r = trainer.Step(data.TrainingImage(i, seed, contrast), data.TrainingImage(j, seed + 1, contrast), session.Guard, step);
             }
             lastLoss = r.Total;
             if (validate && ((config.ValEvery > 0 && step % config.ValEvery == 0) || step == config.Steps))

@@ -71,13 +71,15 @@ public sealed class SymNetTrainingData : IDisposable
     /// <summary>
     /// Training from label maps alone: subject i's fixed image (validation, and training when no synthesiser is
     /// kept) is synthesised with seed <paramref name="seed"/> + i; with <paramref name="onTheFly"/> training images
-    /// are synthesised afresh every step.
+    /// are synthesised afresh every step. With <paramref name="sharedContrast"/> every subject's fixed synthesis has
+    /// one contrast (drawn with <paramref name="seed"/>), as scans of one protocol; otherwise each its own.
     /// </summary>
     public static SymNetTrainingData FromLabelMaps(PreparedLabelMaps maps, LabelImageSynthesizer synth, int validationCount, long seed,
-        bool onTheFly = true, RandomDeformation? deformation = null)
+        bool onTheFly = true, RandomDeformation? deformation = null, bool sharedContrast = false)
     {
         using var scope = NewDisposeScope();
-        var images = stack(Enumerable.Range(0, maps.Count).Select(i => synth.Synthesize(maps.Labels[i], seed + i)).ToList()).unsqueeze(1);
+        long? contrast = sharedContrast ? ~seed : null;
+        var images = stack(Enumerable.Range(0, maps.Count).Select(i => synth.Synthesize(maps.Labels[i], seed + i, contrast)).ToList()).unsqueeze(1);
         return new SymNetTrainingData(images, maps.Labels.unsqueeze(1), validationCount, maps.Names)
         {
             Synthesizer = onTheFly ? synth : null,
@@ -88,26 +90,27 @@ public sealed class SymNetTrainingData : IDisposable
     /// <summary>
     /// Subject <paramref name="index"/>'s image for a training step ([1, 1, *padded]): the stored one, or with a
     /// <see cref="Synthesizer"/> a new synthesis (and deformation) with <paramref name="seed"/>, so a step's
-    /// images depend only on its seed and a resumed run sees the same ones.
+    /// images depend only on its seed and a resumed run sees the same ones. Two draws given the same
+    /// <paramref name="contrastSeed"/> share their contrast (<see cref="LabelImageSynthesizer.Synthesize(Tensor, long, long?)"/>).
     /// </summary>
-    public Tensor TrainingImage(int index, long seed) => Draw(index, seed, withLabels: false).Image;
+    public Tensor TrainingImage(int index, long seed, long? contrastSeed = null) => Draw(index, seed, withLabels: false, contrastSeed).Image;
 
     /// <summary>
     /// <see cref="TrainingImage"/> with its label map ([1, 1, *padded] int64, zero in the padding; null without
     /// label maps): the deformed map when the image was drawn from a deformed one.
     /// </summary>
-    public (Tensor Image, Tensor? Labels) TrainingSample(int index, long seed) => Draw(index, seed, withLabels: true);
+    public (Tensor Image, Tensor? Labels) TrainingSample(int index, long seed, long? contrastSeed = null) => Draw(index, seed, withLabels: true, contrastSeed);
 
-    (Tensor Image, Tensor? Labels) Draw(int index, long seed, bool withLabels)
+    (Tensor Image, Tensor? Labels) Draw(int index, long seed, bool withLabels, long? contrastSeed)
     {
         using var scope = NewDisposeScope();
         Tensor image;
         Tensor? labels = withLabels ? Labels?.narrow(0, index, 1) : null;
         if (Synthesizer is null || Labels is null) image = Images.narrow(0, index, 1);
-        else if (Deformation is null) image = PadVolume(Synthesizer.Synthesize(Labels[index, 0], seed));
+        else if (Deformation is null) image = PadVolume(Synthesizer.Synthesize(Labels[index, 0], seed, contrastSeed));
         else
         {
-            var (img, moved) = Synthesizer.Synthesize(Labels[index, 0], seed, Deformation);
+            var (img, moved) = Synthesizer.Synthesize(Labels[index, 0], seed, Deformation, contrastSeed);
             image = PadVolume(img);
             if (withLabels) labels = moved.unsqueeze(0).unsqueeze(0);
         }

@@ -27,7 +27,7 @@ public static class SymNetTrainingSource
         if (c.LabelMaps is null) return SymNetTrainingData.Load(c.Images, c.Labels, c.ValidationCount, c.Downsample);
         using var maps = LabelMapPreparation.Load(c.LabelMaps, new LabelMapGeometry { CropSize = c.CropSize, Downsample = c.Downsample });
         return SymNetTrainingData.FromLabelMaps(maps, Synthesizer(c), c.ValidationCount, c.Seed + FixedImageSeed,
-            onTheFly: true, deformation: c.Deform ? new RandomDeformation() : null);
+            onTheFly: true, deformation: c.Deform ? new RandomDeformation() : null, sharedContrast: c.PairContrast == SymNetTrainConfig.SameContrast);
     }
 
     public static LabelImageSynthesizer Synthesizer(SymNetTrainConfig c) =>

@@ -132,6 +132,11 @@ public class SynthCliTests
         Assert.Contains("validation Dice", r.Stdout);
         Assert.True(File.Exists(Path.Combine(run, "model.pth")));
         Assert.Contains("labelMaps", File.ReadAllText(Path.Combine(run, "config.json")));
+        Assert.Contains("\"pairContrast\": \"same\"", File.ReadAllText(Path.Combine(run, "config.json")));   // the CLI's default
+        Assert.Contains("same contrast per pair", r.Stdout);
+        var scans = UnsupProcess.Run("symnet", "train", "--images", dir.File("maps"), "--pair-contrast", "same", "--out", dir.File("run3"));
+        Assert.Equal(1, scans.ExitCode);
+        Assert.Contains("--pair-contrast", scans.Stderr);
         var both = UnsupProcess.Run("symnet", "train", "--label-maps", dir.File("maps"), "--images", dir.File("maps"), "--out", dir.File("run2"));
         Assert.Equal(1, both.ExitCode);
         Assert.Contains("not both", both.Stderr);
