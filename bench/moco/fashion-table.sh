@@ -3,7 +3,8 @@
 # features, 100 epochs, x0.1 at 60/80, once on standardised features at lr 0.1 - the probe that agrees with
 # scikit-learn on `moco embed` output - and once at the paper's lr 30 on raw features; kNN: k 200, t 0.1, cosine,
 # 60k bank, 10k test queries; 1-NN: k 1),
-# measured by the commands below. Writes bench/results/moco/fashion-mnist-table.md (and .log with every command).
+# measured by the commands below. Writes bench/results/moco/fashion-mnist-table.md (and .log with every command);
+# rows already measured (same label and weights) come from fashion-mnist-table.rows unless FRESH=1.
 #   bench/moco/fashion-table.sh "MoCo 20 min=runs/x/all-checkpoints/ckpt-A" "MoCo 2 h=runs/x" ...
 # Each argument is LABEL=WEIGHTS (a run folder or checkpoint). The raw-pixel and random-init rows come first; the
 # supervised row is read from bench/results/moco/supervised.md when that exists (see bench/Unsup.Bench.Moco supervised).
@@ -13,7 +14,10 @@ source bench/lib/private-cli.sh
 py="${UNSUP_PYTHON:-/usr/bin/python3}"
 threads="${THREADS:-2}"
 out=bench/results/moco; mkdir -p "$out"
-md="$out/fashion-mnist-table.md"; log="$out/fashion-mnist-table.log"; : > "$log"
+md="$out/fashion-mnist-table.md"; log="$out/fashion-mnist-table.log"
+# finished rows are kept in $cache (key: label and weights) and not measured again; FRESH=1 measures everything
+cache="$out/fashion-mnist-table.rows"; [ "${FRESH:-0}" = 1 ] && { rm -f "$cache"; : > "$log"; }; touch "$cache"
+echo "# $(date -u +%FT%TZ) bench/moco/fashion-table.sh $*" >> "$log"
 run() { echo "\$ $*" >> "$log"; "$@" 2>&1 | tee -a "$log"; }
 first_weights="${1#*=}"
 
@@ -22,19 +26,31 @@ encoder_top1() { awk '/^(encoder|random init)/ {print $(NF-3)" %"}'; }
 pixels_top1() { awk '/^raw pixels/ {print $3" %"}'; }
 knn_top1() { knn_out "$@" | encoder_top1; }
 lin_top1() { run "${cli[@]}" moco lincls --weights "$1" --data fashion-mnist --out "$work/lincls-$RANDOM" --threads "$threads" --quiet "${@:2}" | awk '/^last/ {print $2" %"}'; }
+row_for() {  # KEY FUNCTION ARGS...: the cached row for KEY, else FUNCTION's, remembered
+  local key=$1; shift
+  local r; r=$(awk -F'\t' -v k="$key" '$1 == k {r = $2} END {print r}' "$cache")
+  if [ -z "$r" ]; then r=$("$@"); printf '%s\t%s\n' "$key" "$r" >> "$cache"; fi
+  echo "$r"
+}
+pixel_row() {
+  local k200 k1 lin
+  k200=$(knn_out "$first_weights" 200 --pixels | pixels_top1); k1=$(knn_out "$first_weights" 1 --pixels | pixels_top1)
+  lin=$(run "$py" bench/moco/embed_linear.py --pixels --results "$work/pixels.jsonl" | "$py" -c 'import json,sys; print("%.2f %%" % json.loads(sys.stdin.readlines()[-1])["test_top1"])')
+  echo "| raw pixels (784-d) | $lin (logistic regression, \`bench/moco/embed_linear.py --pixels\`) | – | $k200 | $k1 |"
+}
+random_row() {
+  echo "| same encoder, random initialisation | $(lin_top1 "$1" --random-init --standardize-features --lr 0.1) | $(lin_top1 "$1" --random-init) | $(knn_top1 "$1" 200 --random-init) | $(knn_top1 "$1" 1 --random-init) |"
+}
+weights_row() {
+  echo "| $1 (\`$2\`) | $(lin_top1 "$2" --standardize-features --lr 0.1) | $(lin_top1 "$2") | $(knn_top1 "$2" 200) | $(knn_top1 "$2" 1) |"
+}
 
 rows=()
-# one pass each for k 200 and k 1 gives the raw-pixel rows and the first weights' encoder numbers together
-first_knn=$(knn_out "$first_weights" 200 --pixels); first_1nn=$(knn_out "$first_weights" 1 --pixels)
-pix_knn=$(pixels_top1 <<<"$first_knn"); pix_1nn=$(pixels_top1 <<<"$first_1nn")
-pix_lin=$(run "$py" bench/moco/embed_linear.py --pixels --results "$work/pixels.jsonl" | "$py" -c 'import json,sys; print("%.2f %%" % json.loads(sys.stdin.readlines()[-1])["test_top1"])')
-rows+=("| raw pixels (784-d) | $pix_lin (logistic regression, \`bench/moco/embed_linear.py --pixels\`) | – | $pix_knn | $pix_1nn |")
-rows+=("| same encoder, random initialisation | $(lin_top1 "$first_weights" --random-init --standardize-features --lr 0.1) | $(lin_top1 "$first_weights" --random-init) | $(knn_top1 "$first_weights" 200 --random-init) | $(knn_top1 "$first_weights" 1 --random-init) |")
+rows+=("$(row_for pixels pixel_row)")
+rows+=("$(row_for "random init|$first_weights" random_row "$first_weights")")
 for spec in "$@"; do
   label="${spec%%=*}"; weights="${spec#*=}"
-  if [ "$weights" = "$first_weights" ]; then knn=$(encoder_top1 <<<"$first_knn"); nn1=$(encoder_top1 <<<"$first_1nn")
-  else knn=$(knn_top1 "$weights" 200); nn1=$(knn_top1 "$weights" 1); fi
-  rows+=("| $label (\`$weights\`) | $(lin_top1 "$weights" --standardize-features --lr 0.1) | $(lin_top1 "$weights") | $knn | $nn1 |")
+  rows+=("$(row_for "$label|$weights" weights_row "$label" "$weights")")
 done
 sup=""
 [ -f "$out/supervised.md" ] && sup=$(grep -o '\*\*[0-9.]* %\*\*' "$out/supervised.md" | tr -d '*' || true)

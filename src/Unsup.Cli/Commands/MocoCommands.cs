@@ -30,7 +30,7 @@ public static class MocoCommands
         var arch = new Option<string?>("--arch") { Description = "resnet18 | resnet34 | resnet50 (torchvision layout)" };
         var width = new Option<int?>("--width") { Description = $"Base channel width (64 = torchvision; default {MocoDefaults.CpuWidth} with resnet18 when no GPU is used)" };
         var cifarStem = new Option<bool?>("--cifar-stem") { Description = $"3x3 stride-1 first conv and no max-pool (default: on for images of {MocoDefaults.SmallImageSide} px or less)" };
-        var stemStride = new Option<int?>("--stem-stride") { Description = "Stride of the CIFAR stem's 3x3 conv: 1 (the demo's) or 2 (a quarter of the compute per image; preset small: 2)" };
+        var stemStride = new Option<int?>("--stem-stride") { Description = $"Stride of the CIFAR stem's 3x3 conv: 1 (the demo's) or 2 (a quarter of the compute per image; default {MocoDefaults.CpuStemStride} when no GPU is used, else 1)" };
         var epochs = new Option<int?>("--epochs") { Description = "Epochs (preset: 200)" };
         var batch = new Option<int?>("--batch-size") { Description = "Images per step (preset: 256; cifar 512)" };
         var lr = new Option<double?>("--lr") { Description = "Base learning rate per 256 images, scaled with the batch size (preset: 0.03)" };
@@ -92,7 +92,8 @@ public static class MocoCommands
             if (saved == null) c = c with
             {
                 Arch = r.GetValue(arch) ?? c.Arch, Width = r.GetValue(width) ?? c.Width, CifarStem = r.GetValue(cifarStem) ?? c.CifarStem,
-                StemStride = r.GetValue(stemStride) ?? c.StemStride,
+                // a default stride-2 stem goes with the CIFAR stem: turning that off (--cifar-stem false) takes the stride with it
+                StemStride = r.GetValue(stemStride) ?? ((r.GetValue(cifarStem) ?? c.CifarStem) ? c.StemStride : 1),
                 Epochs = r.GetValue(epochs) ?? c.Epochs, BatchSize = r.GetValue(batch) ?? c.BatchSize, BaseLr = r.GetValue(lr) ?? c.BaseLr,
                 Schedule = r.GetValue(schedule) ?? c.Schedule, WarmupEpochs = r.GetValue(warmup) ?? c.WarmupEpochs,
                 WeightDecay = r.GetValue(wd) ?? c.WeightDecay, ExcludeBnBiasFromWeightDecay = r.GetValue(noBnWd),

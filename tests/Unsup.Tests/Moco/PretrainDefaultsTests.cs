@@ -14,6 +14,8 @@ public class PretrainDefaultsTests
         var small = MocoDefaults.Choose(null, 28, 60000, gpu: false).Config;
         Assert.Equal(("small", true, "resnet18", MocoDefaults.CpuWidth, 256, MocoDefaults.CpuSmallEpochs), (small.Preset, small.CifarStem, small.Arch, small.Width, small.BatchSize, small.Epochs));
         Assert.Equal((true, 0.2, false, 0.2), (small.Mlp, small.Temperature, small.Symmetric, small.CropScaleMin ?? -1));
+        Assert.Equal(MocoDefaults.CpuStemStride, small.StemStride);
+        Assert.Equal(1, MocoDefaults.Choose(null, 28, 60000, gpu: true).Config.StemStride);   // the demo's stem on a GPU
 
         var large = MocoDefaults.Choose(null, 96, 5000, gpu: false).Config;
         Assert.Equal(("v2", false, "resnet18", MocoDefaults.CpuWidth), (large.Preset, large.CifarStem, large.Arch, large.Width));
@@ -38,7 +40,7 @@ public class PretrainDefaultsTests
         var before = Directory.GetFileSystemEntries(tmp.Path, "*", SearchOption.AllDirectories).Order().ToArray();
         var r = UnsupProcess.Run(["moco", "pretrain", "--data", "folder:" + data, "--out", run, "--dry-run", "--threads", "1"]);
         Assert.True(r.ExitCode == 0, r.Stderr + r.Stdout);
-        Assert.Contains($"resolved: preset small, resnet18 width {MocoDefaults.CpuWidth}, CIFAR stem", r.Stdout);
+        Assert.Contains($"resolved: preset small, resnet18 width {MocoDefaults.CpuWidth}, CIFAR stride-{MocoDefaults.CpuStemStride} stem", r.Stdout);
         Assert.Contains("batch 16 in 8 BN splits", r.Stdout);
         Assert.Matches(@"estimate: about [0-9.]+ (s|min|h) per epoch \(1 steps of 16; [0-9]+ img/s", r.Stdout);
         Assert.Contains("dry run: nothing written", r.Stdout);
