@@ -7,7 +7,7 @@ public sealed class BenchArgs
 {
     static readonly HashSet<string> Flags = ["raw-k1"];
     static readonly HashSet<string> Valued =
-        ["out", "threads", "data", "minutes", "epochs", "width", "batch", "bank", "test", "train", "log-every", "preview", "steps", "splits", "queue"];
+        ["out", "threads", "data", "minutes", "epochs", "width", "batch", "bank", "test", "train", "log-every", "preview", "steps", "splits", "queue", "lr", "crop-min-scale", "stem-stride"];
     readonly Dictionary<string, string> _values = [];
 
     public static BenchArgs Parse(string[] args)

@@ -8,7 +8,7 @@ namespace Unsup.Bench.Moco;
 /// </summary>
 public static class Program
 {
-    const string Usage = """
+    public const string Usage = """
         usage: unsup-bench-moco fashion-mnist [options]   timed MoCo pretraining on Fashion-MNIST, kNN at random init and after
                  --data DIR (default /usr/share/datasets/fashion-mnist)  --minutes M (12)  --epochs N (10)  --width W (16)
                  --batch B (256)  --bank N (10000)  --test N (2000)  --train N (all 60000)  --log-every S (20)

@@ -35,6 +35,20 @@ public class MocoBenchTests
     }
 
     [Fact]
+    public void EveryOptionTheUsageListsIsAccepted()
+    {
+        // the supervised verb's --lr, --crop-min-scale and --stem-stride were listed but refused as unknown
+        var names = System.Text.RegularExpressions.Regex.Matches(Unsup.Bench.Moco.Program.Usage, @"--([a-z0-9-]+)")
+            .Select(m => m.Groups[1].Value).Where(n => n != "help").Distinct().ToList();
+        Assert.Contains("stem-stride", names);
+        foreach (var name in names)
+        {
+            var a = Unsup.Bench.Moco.BenchArgs.Parse(name == "raw-k1" ? ["--" + name] : ["--" + name, "1"]);
+            Assert.True(a.Flag(name), name);
+        }
+    }
+
+    [Fact]
     public void BadArgumentsAreUsageErrors()
     {
         Assert.Equal(2, Unsup.Bench.Moco.Program.Main([]));
