@@ -22,7 +22,7 @@ public static class MocoDefaults
 
     /// <summary>
     /// Epochs of the small preset without a GPU, with the stride-2 stem: the README's Fashion-MNIST run (30 epochs at width
-    /// 16 in 80 minutes of training on one core of this project's 2-core CPU, beside another run); the preset's own 200 are GPU-sized.
+    /// 16 in 88 minutes of training, 94 with the kNN passes, on one core of this project's 2-core CPU beside other work); the preset's own 200 are GPU-sized.
     /// </summary>
     public const int CpuSmallEpochs = 30;
 
@@ -63,7 +63,7 @@ public static class MocoDefaults
             }
             if (c.Preset == "small")
             {
-                reasons.Add($"{CpuSmallEpochs} epochs (no GPU: 80 min of training at width {CpuWidth} on one core of a 2-core CPU)");
+                reasons.Add($"{CpuSmallEpochs} epochs (no GPU: about 1.5 h at width {CpuWidth} on one core of a 2-core CPU)");
                 c = c with { Epochs = CpuSmallEpochs };
             }
         }
