@@ -6,11 +6,11 @@ namespace Unsup;
 /// Holds off garbage collection while a step's tensor operations run. TorchSharp hands native code the handle of a
 /// Scalar it creates on the fly (the 0.5 in <c>tensor + 0.5</c>, the alpha of every add) and does not keep that Scalar
 /// alive through the call, so a collection started by another thread meanwhile can finalize it and free its memory
-/// under libtorch: "Unknown scalar type" (a MoCo pretraining run died so at step 15; a loop of <c>tensor + 0.5</c> on a
-/// [256, 1024] tensor beside a thread allocating 100 KB per millisecond failed within 2-12 s in each of five tries, and
-/// ran 30 s twice without failing inside this scope). Inside the scope no collection runs unless managed
+/// under libtorch: "Unknown scalar type" (a MoCo pretraining run died so at step 15; in a scratch program, not kept in the repository, a loop of
+/// <c>tensor + 0.5</c> on a [256, 1024] tensor beside a thread allocating 100 KB per millisecond failed within 2-12 s in
+/// each of five tries, and ran 30 s twice without failing inside this scope). Inside the scope no collection runs unless managed
 /// allocations exceed <see cref="BudgetBytes"/>; the step's end collects as before (<see cref="NativeAllocator.ReleaseFreed"/>). Starting and ending a region
-/// costs about 0.04 ms (500 in a row beside a 20 MB live heap).
+/// cost about 0.04 ms in the same scratch program (500 in a row beside a 20 MB live heap).
 /// </summary>
 public static class GcPause
 {

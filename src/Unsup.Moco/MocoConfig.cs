@@ -113,9 +113,7 @@ public sealed record MocoConfig
         if (!MocoAugmentation.Presets.Contains(Augmentation)) throw new UnsupException($"--aug {Augmentation}: expected v1, v2 or cifar");
         _ = Evaluation.KnnFeaturesNames.Parse(KnnFeatures);
         if (InChannels is not (1 or 3)) throw new UnsupException($"{InChannels} image channels: expected 1 or 3");
-        _ = ResNetOptions.Parse(Arch);
-        if (StemStride is not (1 or 2)) throw new UnsupException($"--stem-stride {StemStride}: expected 1 or 2");
-        if (StemStride != 1 && !CifarStem) throw new UnsupException($"--stem-stride {StemStride}: applies to the CIFAR stem only (add --cifar-stem)");
+        _ = Backbone.CheckStem();
         return this;
     }
 

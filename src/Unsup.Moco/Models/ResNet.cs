@@ -14,13 +14,23 @@ namespace Unsup.Moco.Models;
 public sealed record ResNetOptions(int Depth = 18, int Width = 64, int InChannels = 3, bool CifarStem = false, int NumClasses = 0, int StemStride = 1)
 {
     public static ResNetOptions Parse(string arch, int width = 64, int inChannels = 3, bool cifarStem = false, int stemStride = 1) =>
-        arch.ToLowerInvariant() switch
+        new(arch.ToLowerInvariant() switch
         {
-            "resnet18" => new(18, width, inChannels, cifarStem, StemStride: stemStride),
-            "resnet34" => new(34, width, inChannels, cifarStem, StemStride: stemStride),
-            "resnet50" => new(50, width, inChannels, cifarStem, StemStride: stemStride),
+            "resnet18" => 18,
+            "resnet34" => 34,
+            "resnet50" => 50,
             _ => throw new UnsupException($"--arch {arch}: expected resnet18, resnet34 or resnet50"),
-        };
+        }, width, inChannels, cifarStem, StemStride: stemStride);
+
+    /// <summary>Rejects a stem stride the network cannot be built with (before any data is loaded, and in the constructor).</summary>
+    public ResNetOptions CheckStem()
+    {
+        if (StemStride is not (1 or 2))
+            throw new UnsupException($"--stem-stride {StemStride}: expected 1 or 2");
+        if (StemStride != 1 && !CifarStem)
+            throw new UnsupException($"--stem-stride {StemStride}: applies to the CIFAR stem only (add --cifar-stem; the ImageNet stem is 7x7 stride 2 + max-pool)");
+        return this;
+    }
 
     /// <summary>"CIFAR", "CIFAR stride-2" or "ImageNet", for messages.</summary>
     public string StemName => !CifarStem ? "ImageNet" : StemStride == 1 ? "CIFAR" : $"CIFAR stride-{StemStride}";
@@ -56,11 +66,7 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>
     /// <param name="head">Replaces fc (e.g. MoCo's projection head); default Linear(FeatureDim, NumClasses) or none.</param>
     public ResNet(ResNetOptions options, NormLayerFactory? norm = null, nn.Module<Tensor, Tensor>? head = null) : base(nameof(ResNet))
     {
-        if (options.StemStride is not (1 or 2))
-            throw new UnsupException($"--stem-stride {options.StemStride}: expected 1 or 2");
-        if (options.StemStride != 1 && !options.CifarStem)
-            throw new UnsupException($"--stem-stride {options.StemStride}: applies to the CIFAR stem only (the ImageNet stem is 7x7 stride 2 + max-pool)");
-        Options = options;
+        Options = options.CheckStem();
         norm ??= c => nn.BatchNorm2d(c);
         var (bottleneck, blocks) = options.Layout;
         int expansion = bottleneck ? Bottleneck.Expansion : BasicBlock.Expansion;
