@@ -27,6 +27,7 @@ public static class Program
           augment            [--size 28 --channels 1 --images 10000 --batch 256]             two MoCo views, img/s
           symnet-infer       --fixed A --moving B --weights W [--out DIR]  network / integration / warping / I/O seconds
           symnet-train-step  [--size 80x96x112 --channels 7 --steps 3 --warmup 1]            seconds per step
+          symnet-refine-step [--size 80x80x112 --steps 5 --warmup 1 --scale 2]   one per-pair refinement step (no network): pass, loss, backward, Adam
           warp               [--size 160x192x224 --batch 4 --steps 7 --scale 3]   one integration of a smooth field (voxels ~ scale), s per squaring step
         """;
 
@@ -45,6 +46,7 @@ public static class Program
             "augment" => Augment(o),
             "symnet-infer" => SymnetInfer(o),
             "symnet-train-step" => SymnetTrainStep(o),
+            "symnet-refine-step" => SymnetRefineStep(o),
             "warp" => WarpRow(o),
             _ => throw new ArgumentException($"unknown row '{args[0]}'\n{Usage}"),
         };
@@ -208,6 +210,41 @@ public static class Program
         return new() { ["sec_per_step"] = Median(times) };
     }
 
+    // what `symnet register --refine` repeats: the network's velocities are the parameters, so a step is the
+    // integration, compositions, warps and loss of the pass, their backward and Adam, timed part by part
+    static Dictionary<string, object> SymnetRefineStep(Options o)
+    {
+        long[] shape = (o.String("size") ?? "80x80x112").Split('x').Select(long.Parse).ToArray();
+        double scale = o.Double("scale", 2);
+        using var x = rand([1, 1, .. shape]);
+        using var y = rand([1, 1, .. shape]);
+        // smooth velocities of a few voxels, like a network's, so the integration samples nearby voxels
+        Tensor Smooth() => nn.functional.interpolate(randn([1, 3, 5, 6, 7]) * scale, [.. shape], mode: InterpolationMode.Trilinear, align_corners: true);
+        using var vXY = new TorchSharp.Modules.Parameter(Smooth(), requires_grad: true);
+        using var vYX = new TorchSharp.Modules.Parameter(Smooth(), requires_grad: true);
+        using var adam = optim.Adam([vXY, vYX], lr: PairRefinement.DefaultLearningRate);
+        using var loss = new SymNetLoss(3);
+        // --reuse-mb N: blocks up to N MB stay in the heap between steps (0: every block above 2 MB is mapped afresh)
+        using var reuse = NativeAllocator.ReuseBlocksUpTo(o.Int("reuse-mb", 0) << 20);
+        var parts = new Dictionary<string, List<double>> { ["pass"] = [], ["loss"] = [], ["backward"] = [], ["adam"] = [], ["total"] = [] };
+        for (int i = 0; i < o.Int("warmup", 1) + o.Int("steps", 5); i++)
+        {
+            using var scope = NewDisposeScope();
+            SymNetFields? fields = null;
+            SymNetLossTerms? terms = null;
+            double tPass = Time(() => { adam.zero_grad(); fields = SymNetPipeline.FromVelocities(vXY, vYX); });
+            double tLoss = Time(() => { terms = loss.Compute(x, y, fields!); terms.Total.item<float>(); });
+            double tBack = Time(() => terms!.Total.backward());
+            double tAdam = Time(() => adam.step());
+            if (i < o.Int("warmup", 1)) continue;
+            parts["pass"].Add(tPass); parts["loss"].Add(tLoss); parts["backward"].Add(tBack); parts["adam"].Add(tAdam);
+            parts["total"].Add(tPass + tLoss + tBack + tAdam);
+        }
+        var result = new Dictionary<string, object> { ["sec_per_step"] = Median(parts["total"]) };
+        foreach (var (k, v) in parts) if (k != "total") result[$"{k}_s"] = Median(v);
+        return result;
+    }
+
     static double Time(Action a)
     {
         var sw = Stopwatch.StartNew();
@@ -248,4 +285,5 @@ sealed class Options(Dictionary<string, string> values)
     public string? String(string name) => values.GetValueOrDefault(name);
     public string Required(string name) => String(name) ?? throw new ArgumentException($"--{name} is required");
     public int Int(string name, int dflt) => values.TryGetValue(name, out var s) ? int.Parse(s, CultureInfo.InvariantCulture) : dflt;
+    public double Double(string name, double dflt) => values.TryGetValue(name, out var s) ? double.Parse(s, CultureInfo.InvariantCulture) : dflt;
 }

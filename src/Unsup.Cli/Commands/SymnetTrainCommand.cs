@@ -28,6 +28,7 @@ public static class SymnetTrainCommand
         var smooth = new Option<double?>("--smooth-weight") { Description = "λ_s, velocity smoothness weight (official 3)" };
         var mag = new Option<double?>("--magnitude-weight") { Description = "λ_m, half-way magnitude balance weight (official 0.1)" };
         var labelWeight = new Option<double?>("--label-weight") { Description = "λ_L, weight of a soft-Dice term: each label map (Dice labels) warped onto the other; 0 (default) = the official unsupervised loss. For training on synthesised pairs, whose random contrasts make NCC a weak guide" };
+        var simBlur = new Option<double?>("--similarity-blur") { Description = "Gaussian sigma in voxels applied to both images before the NCC terms (default 0 = official). On synthesised images, whose voxels are independent noise draws, NCC rewards the smoothing of sub-voxel warps more than alignment; 1.5 removes that (bench/results/registration/from-scratch.md)" };
         var valEvery = new Option<int?>("--val-every") { Description = "Validate every N steps (default 100; also at step 0 and the end)" };
         var ckEvery = new Option<int?>("--checkpoint-every") { Description = "Checkpoint every N steps (default 100; also at the end)" };
         var nccWindow = new Option<int?>("--ncc-window") { Description = "Local NCC window in voxels (default 7 in 3D as the official one-pass script, 5 in 2D; the official neurite-OASIS training used 5)" };
@@ -45,7 +46,7 @@ public static class SymnetTrainCommand
             "  unsup symnet train --label-maps synthseg/ --crop brain --downsample 2 --val 3 --steps 3000 --out runs/symnet-synth\n" +
             "  unsup symnet train --resume runs/symnet-2mm --steps 4000")
         {
-            images, labels, labelMaps, SynthCommand.Priors, SynthCommand.Classes, SynthCommand.Crop, deform, pairContrast, val, init, outDir, resume, steps, lr, startCh, down, jac, smooth, mag, labelWeight, nccWindow, diceLabels, valEvery, ckEvery, stopAfter,
+            images, labels, labelMaps, SynthCommand.Priors, SynthCommand.Classes, SynthCommand.Crop, deform, pairContrast, val, init, outDir, resume, steps, lr, startCh, down, jac, smooth, mag, labelWeight, simBlur, nccWindow, diceLabels, valEvery, ckEvery, stopAfter,
         };
         cmd.SetAction(r =>
         {
@@ -84,7 +85,8 @@ public static class SymnetTrainCommand
                     ClassesFile = r.GetValue(SynthCommand.Classes) is string cf ? Path.GetFullPath(cf) : null, ValidationCount = r.GetValue(val), Init = initPath, StartChannels = channels,
                     Steps = r.GetValue(steps) ?? d.Steps, Lr = r.GetValue(lr) ?? d.Lr, Downsample = r.GetValue(down) ?? d.Downsample,
                     JacobianWeight = r.GetValue(jac) ?? d.JacobianWeight, SmoothnessWeight = r.GetValue(smooth) ?? d.SmoothnessWeight,
-                    MagnitudeWeight = r.GetValue(mag) ?? d.MagnitudeWeight, LabelWeight = r.GetValue(labelWeight) ?? d.LabelWeight, NccWindow = r.GetValue(nccWindow),
+                    MagnitudeWeight = r.GetValue(mag) ?? d.MagnitudeWeight, LabelWeight = r.GetValue(labelWeight) ?? d.LabelWeight,
+                    SimilarityBlur = r.GetValue(simBlur) ?? d.SimilarityBlur, NccWindow = r.GetValue(nccWindow),
                     DiceLabels = r.GetValue(diceLabels) is string dl ? (File.Exists(dl) ? Path.GetFullPath(dl) : dl) : null, ValEvery = r.GetValue(valEvery) ?? d.ValEvery,
                     CheckpointEvery = r.GetValue(ckEvery) ?? d.CheckpointEvery, Seed = r.GetValue(GlobalOptions.Seed),
                 };
@@ -99,7 +101,7 @@ public static class SymnetTrainCommand
             string run = resumeDir ?? r.GetValue(outDir) ?? RunFolder.DefaultPath($"symnet-{DateTime.Now:yyyyMMdd-HHmmss}");
             Console.WriteLine($"SYMNet training on {data.Count} subjects{(c.LabelMaps != null ? " (images synthesised from label maps every step" + (c.Deform ? ", deformed" : "") + $", {c.PairContrast} contrast per pair)" : "")} ({data.TrainCount} train, {data.ValidationCount} held out), " +
                               $"{data.Dims}D grid {string.Join("x", data.Spatial)} (padded {string.Join("x", data.Images.shape.Skip(2))}), C {c.StartChannels}, " +
-                              $"lr {c.Lr:G3}, NCC window {c.NccWindow ?? Unsup.Registration.Losses.LocalNcc.DefaultWindow(data.Dims)}, λ_J {c.JacobianWeight}, λ_s {c.SmoothnessWeight}, λ_m {c.MagnitudeWeight}{(c.LabelWeight > 0 ? $", λ_L {c.LabelWeight}" : "")}, {c.Steps} steps" +
+                              $"lr {c.Lr:G3}, NCC window {c.NccWindow ?? Unsup.Registration.Losses.LocalNcc.DefaultWindow(data.Dims)}, λ_J {c.JacobianWeight}, λ_s {c.SmoothnessWeight}, λ_m {c.MagnitudeWeight}{(c.LabelWeight > 0 ? $", λ_L {c.LabelWeight}" : "")}{(c.SimilarityBlur > 0 ? $", similarity blur {c.SimilarityBlur} voxels" : "")}, {c.Steps} steps" +
                               (c.Init != null ? $", init {c.Init}" : "") + $" -> {Path.GetFullPath(run)}");
             var result = SymNetTraining.Run(data, new SymNetTrainOptions
             {

@@ -143,4 +143,41 @@ public class LossTests
         terms.Total.backward();
         Assert.True(float.IsFinite(terms.Total.item<float>()));
     }
+
+    [Fact]
+    public void SimilarityBlurTakesAwayTheRewardForSubVoxelSmoothingOfNoisyImages()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(21);
+        long[] shape = [1, 1, 24, 24, 24];
+        // two "subjects": one coarse structure, each image with its own voxel noise (as SynthSeg draws every voxel)
+        var structure = nn.functional.interpolate(rand([1, 1, 4, 4, 4]), [24, 24, 24], mode: InterpolationMode.Trilinear, align_corners: true);
+        var x = structure + 0.15f * randn(shape);
+        var y = structure.roll(1, 2) + 0.15f * randn(shape);
+        // both half-way maps half a voxel along the same axis: full maps stay the identity, both half-way images are interpolated
+        var half = zeros([1, 3, 24, 24, 24]);
+        half[.., 0] = 0.5f;
+        using var identity = SymNetPipeline.FromVelocities(zeros([1, 3, 24, 24, 24]), zeros([1, 3, 24, 24, 24]));
+        using var shifted = SymNetPipeline.FromVelocities(half, half);
+        double Gain(double sigma)
+        {
+            using var loss = new SymNetLoss { SimilarityBlur = sigma };
+            using var a = loss.Compute(x, y, identity);
+            using var b = loss.Compute(x, y, shifted);
+            return a.MidSimilarity.item<float>() - b.MidSimilarity.item<float>();   // > 0: the shift scores better
+        }
+        double raw = Gain(0), smoothed = Gain(1.5);
+        Assert.True(raw > 0.02, $"the half-voxel shift should pay on raw noisy images (gain {raw:F4})");
+        Assert.True(smoothed < raw / 5, $"with the blur the shift should pay far less (gain {smoothed:F4} against {raw:F4})");
+
+        // and the blurred loss is the official loss on blurred inputs
+        using var blurred = new SymNetLoss { SimilarityBlur = 1.5 };
+        using var official = new SymNetLoss();
+        var xb = Unsup.Registration.Synthesis.LabelImageSynthesizer.GaussianBlur(x[0, 0], 1.5).reshape(shape);
+        var yb = Unsup.Registration.Synthesis.LabelImageSynthesizer.GaussianBlur(y[0, 0], 1.5).reshape(shape);
+        using var t1 = blurred.Compute(x, y, shifted);
+        using var t2 = official.Compute(xb, yb, shifted);
+        Assert.Equal(t2.Total.item<float>(), t1.Total.item<float>(), 5);
+        Assert.NotEqual(official.Compute(x, y, shifted).Total.item<float>(), t1.Total.item<float>(), 3);
+    }
 }
