@@ -9,8 +9,9 @@ namespace Unsup.Registration.Transforms;
 /// spatial gradient times the incoming gradient, summed over channels) and, when asked, with respect to the image
 /// (the incoming gradient scattered to the eight corners with the same weights). libtorch's grid_sampler_3d backward
 /// does this on one thread per batch item; in a SYMNet training step (seven squarings of two fields plus the image
-/// warps, all through autograd) it was the largest cost. The image gradient is scattered into one buffer per worker
-/// (voxels of different rows can hit the same corner) and the buffers are summed.
+/// warps, all through autograd) it was the largest cost. Voxels of different planes can scatter their image gradient
+/// to the same corner: where displacements are small against the volume's depth, alternating slabs of planes run in
+/// two phases into one buffer (<see cref="SlabCount"/>); otherwise each worker has its own zeroed buffer, summed at the end.
 /// </summary>
 internal static unsafe class WarpBackwardKernel
 {
@@ -24,32 +25,77 @@ internal static unsafe class WarpBackwardKernel
         long n = img.shape[0], c = img.shape[1], d = img.shape[2], h = img.shape[3], w = img.shape[4], vol = d * h * w;
         bool shared = dsp.shape[0] == 1 && n > 1;
         int workers = Math.Max(1, Math.Min(get_num_threads(), (int)d));
-        var gDisp = zeros([shared ? workers : n, 3, d, h, w]);
-        var gImage = imageGradient ? zeros([workers, n, c, d, h, w]) : null;
-        float* pi = WarpKernel.Ptr(img), pd = WarpKernel.Ptr(dsp), pg = WarpKernel.Ptr(g), pgd = WarpKernel.Ptr(gDisp);
-        float* pgi = gImage is null ? null : WarpKernel.Ptr(gImage);
+        float* pi = WarpKernel.Ptr(img), pd = WarpKernel.Ptr(dsp), pg = WarpKernel.Ptr(g);
         var geometry = new Geometry((int)c, (int)d, (int)h, (int)w);
-        // each worker takes a contiguous run of planes (and its own image-gradient buffer)
-        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, k =>
+        int slabs = imageGradient ? SlabCount(dsp, (int)d, workers) : 0;
+        Tensor gDisp;
+        Tensor? gImage = null;
+        if (slabs > 0)
         {
-            long z0 = d * k / workers, z1 = d * (k + 1) / workers;
-            for (long b = 0; b < n; b++)
+            // one shared image-gradient buffer: alternate slabs of planes run in two phases, and a slab's scatters stay
+            // within its planes ± the largest z displacement, which the slab between two of one phase is thicker than
+            gDisp = zeros([shared ? 1 : n, 3, d, h, w]);
+            gImage = zeros([n, c, d, h, w]);
+            float* pgd = WarpKernel.Ptr(gDisp), pgi = WarpKernel.Ptr(gImage);
+            for (int phase = 0; phase < 2; phase++)
+                Parallel.For(0, (slabs - phase + 1) / 2, new ParallelOptions { MaxDegreeOfParallelism = workers }, j =>
+                {
+                    long slab = 2 * j + phase, z0 = d * slab / slabs, z1 = d * (slab + 1) / slabs;
+                    for (long b = 0; b < n; b++)
+                        for (long z = z0; z < z1; z++)
+                            Plane(geometry, pi + b * c * vol, pd + (dsp.shape[0] == 1 ? 0 : b * 3 * vol), pg + b * c * vol,
+                                  pgd + (shared ? 0 : b) * 3 * vol, pgi + b * c * vol, (int)z);
+                });
+        }
+        else
+        {
+            gDisp = zeros([shared ? workers : n, 3, d, h, w]);
+            gImage = imageGradient ? zeros([workers, n, c, d, h, w]) : null;
+            float* pgd = WarpKernel.Ptr(gDisp);
+            float* pgi = gImage is null ? null : WarpKernel.Ptr(gImage);
+            // each worker takes a contiguous run of planes (and its own image-gradient buffer)
+            Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, k =>
             {
-                float* dx = pd + (dsp.shape[0] == 1 ? 0 : b * 3 * vol);
-                float* outDisp = pgd + (shared ? k : b) * 3 * vol;
-                float* outImage = pgi == null ? null : pgi + (k * n + b) * c * vol;
-                for (long z = z0; z < z1; z++)
-                    Plane(geometry, pi + b * c * vol, dx, pg + b * c * vol, outDisp, outImage, (int)z);
-            }
-        });
+                long z0 = d * k / workers, z1 = d * (k + 1) / workers;
+                for (long b = 0; b < n; b++)
+                {
+                    float* dx = pd + (dsp.shape[0] == 1 ? 0 : b * 3 * vol);
+                    float* outDisp = pgd + (shared ? k : b) * 3 * vol;
+                    float* outImage = pgi == null ? null : pgi + (k * n + b) * c * vol;
+                    for (long z = z0; z < z1; z++)
+                        Plane(geometry, pi + b * c * vol, dx, pg + b * c * vol, outDisp, outImage, (int)z);
+                }
+            });
+            if (shared) { var summed = gDisp.sum([0L], keepdim: true); gDisp.Dispose(); gDisp = summed; }
+            if (gImage is not null && workers > 1) { var summed = gImage.sum([0L]); gImage.Dispose(); gImage = summed; }
+            else if (gImage is not null) { var first = gImage[0]; gImage.Dispose(); gImage = first; }
+        }
         GC.KeepAlive(img); GC.KeepAlive(dsp); GC.KeepAlive(g); GC.KeepAlive(gDisp); GC.KeepAlive(gImage);
         foreach (var (copy, original) in new[] { (img, image), (dsp, disp), (g, grad) })
             if (!ReferenceEquals(copy, original)) copy.Dispose();
-        Tensor dispGrad = gDisp;
-        if (shared) { dispGrad = gDisp.sum([0L], keepdim: true); gDisp.Dispose(); }
-        Tensor? imageGrad = null;
-        if (gImage is not null) { imageGrad = workers == 1 ? gImage[0] : gImage.sum([0L]); if (workers > 1) gImage.Dispose(); }
-        return (dispGrad, imageGrad);
+        return (gDisp, gImage);
+    }
+
+    /// <summary>
+    /// Slabs for the shared-buffer path, 0 when it cannot be used: a voxel of plane z scatters into planes
+    /// [z − ⌈max |dz|⌉, z + ⌈max |dz|⌉ + 1], so slabs of at least 2 (⌈max |dz|⌉ + 1) planes keep two slabs of one phase
+    /// apart. Needs at least two slabs (and two per worker to keep the workers busy); large displacements fall back to
+    /// a zeroed buffer per worker, summed at the end.
+    /// </summary>
+    internal static int SlabCount(Tensor dsp, int d, int workers)
+    {
+        double maxDz;
+        using (no_grad())
+        {
+            using var dz = dsp.select(1, 2);
+            using var abs = dz.abs();
+            using var max = abs.max();
+            maxDz = max.item<float>();
+        }
+        if (!double.IsFinite(maxDz)) return 0;
+        long reach = (long)Math.Ceiling(maxDz) + 1;
+        long slabs = Math.Min(d / (2 * reach), 4L * workers);
+        return slabs >= Math.Max(2, workers == 1 ? 2 : 2 * workers) ? (int)slabs : 0;
     }
 
     readonly record struct Geometry(int C, int D, int H, int W);

@@ -176,6 +176,15 @@ public class TransformTests
         Same(x => SpatialTransformer.WarpAndAdd(x[0], x[1], x[2]), image, disp, addend);
         Same(x => SpatialTransformer.Warp(x[0], x[1]), image, shared);
         Same(x => SpatialTransformer.WarpAndAdd(x[0], x[0], x[0]), disp[..1, ..]);
+
+        // a deeper volume with displacements of a few voxels: the image gradient goes into one buffer, slab by slab
+        var deepImage = rand([2, 2, 40, 8, 11]);
+        var deepDisp = randn([2, 3, 40, 8, 11]).tanh() * 2.9;   // below 3 voxels, never on a voxel boundary
+        Assert.True(WarpBackwardKernel.SlabCount(deepDisp, 40, 2) >= 4);
+        Assert.Equal(0, WarpBackwardKernel.SlabCount(disp, 7, 2));   // the shallow case above took the per-worker buffers
+        Same(x => SpatialTransformer.Warp(x[0], x[1]), deepImage, deepDisp);
+        Same(x => SpatialTransformer.Warp(x[0], x[1]), deepImage, deepDisp[..1, ..]);
+        Same(x => SpatialTransformer.WarpAndAdd(x[0], x[0], x[0]), deepDisp[..1, ..]);
     }
 
     internal static Tensor SmoothVelocity(int n, double amplitude)
