@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Unsup.IO;
 using Unsup.IO.Nifti;
+using Unsup.Registration.Losses;
 using Unsup.Registration.Metrics;
 using Unsup.Registration.Model;
 using Unsup.Registration.Synthesis;
@@ -35,6 +36,7 @@ public static class Program
           --seed S       synthesis seed: subject k, synthesis v uses S + 1000 v + k (default 5000000)
           --refine N     per-pair refinement steps of the "+ refinement" SYMNet rows (default 50; 0 drops those rows)
           --refine-lr R  its Adam rate (default PairRefinement.DefaultLearningRate)
+          --refine-blur S  its NCC terms on images blurred by a Gaussian of S voxels (SymNetLoss.SimilarityBlur; default 0)
           --dice-labels auto|freesurfer|all|FILE  Dice labels (default auto, see EvaluationLabels)
           --dipy-iters I,J,K  DIPY SyN iterations per level (default 100,50,25)
           --threads N    threads for every method (default 2)
@@ -180,11 +182,13 @@ public static class Program
         {
             if (model is null || !(File.Exists(model) || Directory.Exists(model))) { Console.WriteLine($"{method}: skipped (no weights given)"); continue; }
             string weightsKey = $"{PairResultStore.FileKey(model)}|threads {a.Threads}";
-            Add(method, SymNetRows(model, pairs, images, maps, evalLabels, 0, a.RefineLr, MeasuredAs($"{method}|{weightsKey}")), note);
+            Add(method, SymNetRows(model, pairs, images, maps, evalLabels, 0, a.RefineLr, 0, MeasuredAs($"{method}|{weightsKey}")), note);
             if (a.Refine > 0)
-                Add($"{method} + refinement", SymNetRows(model, pairs, images, maps, evalLabels, a.Refine, a.RefineLr,
-                        MeasuredAs($"{method} + refinement|{weightsKey}|steps {a.Refine}|lr {a.RefineLr.ToString("R", CultureInfo.InvariantCulture)}")),
-                    $"{a.Refine} Adam steps (rate {a.RefineLr.ToString("G3", CultureInfo.InvariantCulture)}) on this pair's velocities, SYMNet loss");
+                Add($"{method} + refinement", SymNetRows(model, pairs, images, maps, evalLabels, a.Refine, a.RefineLr, a.RefineBlur,
+                        MeasuredAs($"{method} + refinement|{weightsKey}|steps {a.Refine}|lr {a.RefineLr.ToString("R", CultureInfo.InvariantCulture)}" +
+                                   (a.RefineBlur > 0 ? $"|blur {a.RefineBlur.ToString("R", CultureInfo.InvariantCulture)}" : ""))),
+                    $"{a.Refine} Adam steps (rate {a.RefineLr.ToString("G3", CultureInfo.InvariantCulture)}) on this pair's velocities, SYMNet loss" +
+                    (a.RefineBlur > 0 ? $" on images blurred by σ {a.RefineBlur.ToString("G3", CultureInfo.InvariantCulture)} voxels" : ""));
         }
 
         string cpu = PairResultStore.CurrentCpu();
@@ -223,10 +227,10 @@ public static class Program
 
     /// <param name="measure">runs a pair's measurement unless a stored result stands in for it</param>
     static List<PairResult> SymNetRows(string weights, List<Pair> pairs, Dictionary<(int, int), Tensor> images, PreparedLabelMaps maps, IReadOnlyList<long> labels,
-        int refineSteps, double refineLr, Func<Pair, Func<PairResult>, PairResult> measure)
+        int refineSteps, double refineLr, double refineBlur, Func<Pair, Func<PairResult>, PairResult> measure)
     {
         using var reg = SymNetRegistration.FromWeights(weights);
-        using var refine = new PairRefinement(refineSteps, refineLr);
+        using var refine = new PairRefinement(refineSteps, refineLr, new SymNetLoss(3) { SimilarityBlur = refineBlur });
         reg.Refinement = refine;
         var spatial = maps.Spatial;
         var rows = new List<PairResult>();
@@ -269,7 +273,7 @@ public static class Program
     static string Short(string name) => name.Replace("training_seg_", "").Replace(".nii.gz", "").Replace(".nii", "");
 
     sealed record Args(string LabelMaps, string Out, string? Model, string? Finetuned, string? Official, string? Priors, long[]? Crop, int Downsample, int Val,
-                       int Contrasts, int? MaxPairs, long Seed, int Refine, double RefineLr, DiceLabelChoice DiceLabels, int[] DipyIters, int Threads, bool NoElastix, bool NoDipy)
+                       int Contrasts, int? MaxPairs, long Seed, int Refine, double RefineLr, double RefineBlur, DiceLabelChoice DiceLabels, int[] DipyIters, int Threads, bool NoElastix, bool NoDipy)
     {
         public static Args Parse(string[] args)
         {
@@ -291,6 +295,7 @@ public static class Program
                 v.ContainsKey("--max-pairs") ? Int("--max-pairs", 0) : null,
                 v.TryGetValue("--seed", out var sd) ? long.Parse(sd, CultureInfo.InvariantCulture) : 5_000_000, Int("--refine", 50),
                 v.TryGetValue("--refine-lr", out var lr) ? double.Parse(lr, CultureInfo.InvariantCulture) : PairRefinement.DefaultLearningRate,
+                v.TryGetValue("--refine-blur", out var rb) ? double.Parse(rb, CultureInfo.InvariantCulture) : 0,
                 DiceLabelChoice.Parse(v.GetValueOrDefault("--dice-labels") ?? "auto"),
                 (v.GetValueOrDefault("--dipy-iters") ?? "100,50,25").Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray(),
                 Int("--threads", 2), noElastix, noDipy);

@@ -9,9 +9,10 @@
 # std log det J, s/pair, and means with 95 % bootstrap intervals of the paired differences against the best classical row.
 #   bench/registration/run.sh [LABEL_MAP_DIR]                        # the full benchmark (several hours on 2 cores)
 #   MAX_PAIRS=3 bench/registration/run.sh                            # a smoke test on 3 of the pairs
+#   MAX_PAIRS=30 REFINE=25 FT_STEPS=100 STEPS=0 bench/registration/run.sh   # the README's table (about 2.5 hours)
 # A stopped benchmark goes on where it stopped when run again: finished (method, pair) results are kept in
 # OUT/work/pair-results-*.tsv and reused while their inputs, parameter files and weights are unchanged.
-# Environment: STEPS (1500), LR (1e-4, the official rate: at 1e-3 the fields shrink to zero, bench/results/registration/from-scratch.md), RUN (runs/bench-registration-2mm) for the model trained from scratch;
+# Environment: STEPS (1500; 0 = no model trained from scratch, its rows are left out), LR (1e-4, the official rate: at 1e-3 the fields shrink to zero, bench/results/registration/from-scratch.md), RUN (runs/bench-registration-2mm) for the model trained from scratch;
 # FT_STEPS (300), FT_RUN (runs/bench-registration-2mm-ft) for the fine-tuned one; DOWNSAMPLE (2); CONTRASTS (3);
 # MAX_PAIRS (all); REFINE (50 steps); NCC_WINDOW (training NCC window, default the trainer's 7); LABEL_WEIGHT (the
 # trainer's --label-weight for the model trained from scratch, default 0 = the official unsupervised loss); PRIORS (SynthSeg
@@ -41,11 +42,12 @@ train() {  # RUN_FOLDER EXTRA_ARGS...: train unless done, resume if stopped
       --checkpoint-every 100 --threads "$threads" --out "$dir" --quiet ${ncc:+--ncc-window "$ncc"} "$@"
   fi
 }
-train "$run" --steps "$steps" --lr "$lr" --val-every 250 --label-weight "$label_weight"
+if [ "$steps" != 0 ]; then train "$run" --steps "$steps" --lr "$lr" --val-every 250 --label-weight "$label_weight"; fi
 train "$ft_run" --steps "$ft_steps" --val-every 100 --init "$official"
 
 dotnet build "$root/bench/Unsup.Bench.Registration" -c Release -nologo -v quiet >/dev/null
 bin="$root/bench/Unsup.Bench.Registration/bin/Release/net10.0/unsup-bench-registration.dll"
-dotnet "$bin" --label-maps "$labels" --out "$out" --model "$run/model.pth" --finetuned "$ft_run/model.pth" --official "$official" \
+scratch=(); if [ "$steps" != 0 ]; then scratch=(--model "$run/model.pth"); fi
+dotnet "$bin" --label-maps "$labels" --out "$out" "${scratch[@]}" --finetuned "$ft_run/model.pth" --official "$official" \
   ${priors:+--priors "$priors"} --downsample "$down" --val 3 --contrasts "$contrasts" --refine "$refine" \
   ${max_pairs:+--max-pairs "$max_pairs"} --threads "$threads"

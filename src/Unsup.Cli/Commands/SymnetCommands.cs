@@ -37,6 +37,7 @@ public static class SymnetCommands
         var netSpacing = new Option<double>("--network-spacing") { Description = "Spacing (mm) of the network's grid when images are resampled: 1 for the official weights (160x192x224); 2 for a model trained with --downsample 2 (80x96x112)", DefaultValueFactory = _ => 1.0 };
         var refine = new Option<int>("--refine") { Description = "Per-pair refinement: N Adam steps on the network's two velocity fields with the training loss, for this pair only (the network is unchanged; 0 = the network's output)", DefaultValueFactory = _ => 0 };
         var refineLr = new Option<double>("--refine-lr") { Description = $"Adam rate of --refine, in voxels of velocity per step (default {Unsup.Registration.Model.PairRefinement.DefaultLearningRate})", DefaultValueFactory = _ => Unsup.Registration.Model.PairRefinement.DefaultLearningRate };
+        var refineBlur = new Option<double>("--refine-blur") { Description = "Sigma in voxels of a Gaussian blur of both images before --refine's NCC terms (default 0 = the training loss). For images with strong voxel noise, such as synthesised ones, where NCC rewards sub-voxel smoothing", DefaultValueFactory = _ => 0.0 };
         var cmd = new Command("register",
             "Register a moving image onto a fixed one. Writes moved.nii.gz (with the fixed image's header), forward_field.nii.gz " +
             "(moving -> fixed) and inverse_field.nii.gz (fixed -> moving) as NIfTI vector images in voxels (channel 0 along the last " +
@@ -51,7 +52,7 @@ public static class SymnetCommands
             "  unsup symnet register --fixed A.nii.gz --moving B.nii.gz --moving-labels B_seg.nii.gz --fixed-labels A_seg.nii.gz --out reg/\n" +
             "  unsup symnet register --fixed A.nii.gz --moving B.nii.gz --refine 50 --out reg/\n" +
             "  mpiexec -n 4 ./unsup symnet register --pairs pairs.csv --out reg/")
-        { fixedOpt, movingOpt, pairsOpt, model, outDir, movingLabels, fixedLabels, DiceLabelsOption, noOverview, fixedMask, movingMask, affine, netSpacing, refine, refineLr };
+        { fixedOpt, movingOpt, pairsOpt, model, outDir, movingLabels, fixedLabels, DiceLabelsOption, noOverview, fixedMask, movingMask, affine, netSpacing, refine, refineLr, refineBlur };
         cmd.SetAction(r =>
         {
             var device = GlobalOptions.Apply(r);
@@ -68,7 +69,7 @@ public static class SymnetCommands
                 Device = device, Overview = !r.GetValue(noOverview),
                 FixedMaskPath = r.GetValue(fixedMask), MovingMaskPath = r.GetValue(movingMask), Affine = r.GetValue(affine),
                 Network = r.GetValue(netSpacing) > 0 ? Unsup.Registration.Geometry.NetworkSpace.AtSpacing(r.GetValue(netSpacing)) : throw new UnsupException("--network-spacing must be a positive number of mm"),
-                RefineSteps = r.GetValue(refine), RefineLearningRate = r.GetValue(refineLr),
+                RefineSteps = r.GetValue(refine), RefineLearningRate = r.GetValue(refineLr), RefineSimilarityBlur = r.GetValue(refineBlur),
                 DiceLabels = r.GetValue(DiceLabelsOption) is string dl ? Unsup.Registration.Metrics.DiceLabelChoice.Parse(dl) : null,
             });
             PrintSummary(s);

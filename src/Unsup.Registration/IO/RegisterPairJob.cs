@@ -31,6 +31,8 @@ public sealed record RegisterPairOptions
     /// <summary>Per-pair refinement: Adam steps on the velocities (0 = the network's output as it is) and their rate.</summary>
     public int RefineSteps { get; init; }
     public double RefineLearningRate { get; init; } = PairRefinement.DefaultLearningRate;
+    /// <summary>Refinement's NCC terms on images blurred by this Gaussian sigma in voxels (<see cref="Losses.SymNetLoss.SimilarityBlur"/>; 0 = the training loss).</summary>
+    public double RefineSimilarityBlur { get; init; }
     /// <summary>Which labels Dice averages (null: the nonzero labels of the fixed map).</summary>
     public DiceLabelChoice? DiceLabels { get; init; }
 }
@@ -67,7 +69,9 @@ public static class RegisterPairJob
         using var scope = NewDisposeScope();
         // weights first: a wrong --model fails before any image is read or folder made
         using var reg = SymNetRegistration.FromWeights(o.WeightsPath, o.Device);
-        using var refine = new PairRefinement(o.RefineSteps, o.RefineLearningRate);
+        if (!(o.RefineSimilarityBlur >= 0) || !double.IsFinite(o.RefineSimilarityBlur))
+            throw new UnsupException($"--refine-blur {o.RefineSimilarityBlur}: must be a finite number ≥ 0");
+        using var refine = new PairRefinement(o.RefineSteps, o.RefineLearningRate, new Losses.SymNetLoss(3) { SimilarityBlur = o.RefineSimilarityBlur });
         reg.Refinement = refine;
         if (reg.Model.Dims != 3)
             throw UnsupException.ForFile(o.WeightsPath, $"holds {reg.Model.Dims}D SYMNet weights; `symnet register` registers 3D volumes (use the library's SymNetRegistration for 2D images)");

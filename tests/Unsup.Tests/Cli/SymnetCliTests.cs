@@ -98,6 +98,8 @@ public class SymnetCliTests
         var el = Err("symnet", "register", "--fixed", fi, "--moving", fi, "--model", weights, "--moving-labels", soft, "--fixed-labels", fl, "--out", dir.File("o4"));
         Assert.Contains(soft, el); Assert.Contains("non-integer", el);
         Assert.False(Directory.Exists(dir.File("o4")) && Directory.GetFiles(dir.File("o4")).Length > 0, "no output after bad input");
+        // a negative refinement blur
+        Assert.Contains("--refine-blur -1", Err("symnet", "register", "--fixed", fi, "--moving", fi, "--model", weights, "--refine", "2", "--refine-blur", "-1", "--out", dir.File("o6")));
         // missing weights
         Assert.Contains("nope.pth", Err("symnet", "register", "--fixed", fi, "--moving", fi, "--model", dir.File("nope.pth"), "--out", dir.File("o5")));
     }

@@ -36,6 +36,25 @@ public class PairRefinementTests
     }
 
     [Fact]
+    public void RefinementOptimisesTheLossItIsGiven()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(4);
+        using var reg = new SymNetRegistration(new SymNet(startChannels: 4), ownsModel: true);
+        var x = SyntheticPairs.Blobs3D(N, 0, 0, 0)[0, 0];
+        var y = SyntheticPairs.Blobs3D(N, 2, -1, 1)[0, 0];
+        double FirstLoss(double blur)
+        {
+            using var refine = new PairRefinement(1, loss: new Unsup.Registration.Losses.SymNetLoss(3) { SimilarityBlur = blur });
+            reg.Refinement = refine;
+            using var r = reg.Register(x, y);
+            return refine.LossHistory[0];
+        }
+        // the same start, a different objective (symnet register --refine-blur): NCC of blurred images differs
+        Assert.NotEqual(FirstLoss(0), FirstLoss(1.5), 3);
+    }
+
+    [Fact]
     public void RefinementLowersTheLossAndImprovesDiceOfAShiftedBlobPair()
     {
         using var scope = NewDisposeScope();
