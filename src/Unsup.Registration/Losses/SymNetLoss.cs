@@ -87,7 +87,7 @@ public sealed class SymNetLoss : IDisposable
     {
         using var noGrad = no_grad();
         var items = Enumerable.Range(0, (int)images.shape[0]).Select(i => images[i, 0]).ToList();
-        return stack(items.Select(t => LabelImageSynthesizer.GaussianBlur(t, SimilarityBlur)), 0).unsqueeze(1).to(images.device);
+        return stack(items.Select(t => LabelImageSynthesizer.GaussianBlur(t, SimilarityBlur)), 0).unsqueeze(1);
     }
 
     public void Dispose() => ncc.Dispose();

@@ -27,53 +27,39 @@ internal static unsafe class WarpBackwardKernel
         int workers = Math.Max(1, Math.Min(get_num_threads(), (int)d));
         float* pi = WarpKernel.Ptr(img), pd = WarpKernel.Ptr(dsp), pg = WarpKernel.Ptr(g);
         var geometry = new Geometry((int)c, (int)d, (int)h, (int)w);
+        // tasks (first plane, end plane, image-gradient buffer), in phases run one after the other. Small displacements:
+        // alternate slabs of planes in two phases share one buffer, since a slab's scatters stay within its planes ± the
+        // largest z displacement, which the slab between two of one phase is thicker than. Otherwise each worker takes a
+        // contiguous run of planes and its own buffer, summed at the end.
         int slabs = imageGradient ? SlabCount(dsp, (int)d, workers) : 0;
-        Tensor gDisp;
-        Tensor? gImage = null;
-        if (slabs > 0)
-        {
-            // one shared image-gradient buffer: alternate slabs of planes run in two phases, and a slab's scatters stay
-            // within its planes ± the largest z displacement, which the slab between two of one phase is thicker than
-            gDisp = zeros([shared ? 1 : n, 3, d, h, w]);
-            gImage = zeros([n, c, d, h, w]);
-            float* pgd = WarpKernel.Ptr(gDisp), pgi = WarpKernel.Ptr(gImage);
-            for (int phase = 0; phase < 2; phase++)
-                Parallel.For(0, (slabs - phase + 1) / 2, new ParallelOptions { MaxDegreeOfParallelism = workers }, j =>
-                {
-                    long slab = 2 * j + phase, z0 = d * slab / slabs, z1 = d * (slab + 1) / slabs;
-                    for (long b = 0; b < n; b++)
-                        for (long z = z0; z < z1; z++)
-                            Plane(geometry, pi + b * c * vol, pd + (dsp.shape[0] == 1 ? 0 : b * 3 * vol), pg + b * c * vol,
-                                  pgd + (shared ? 0 : b) * 3 * vol, pgi + b * c * vol, (int)z);
-                });
-        }
-        else
-        {
-            gDisp = zeros([shared ? workers : n, 3, d, h, w]);
-            gImage = imageGradient ? zeros([workers, n, c, d, h, w]) : null;
-            float* pgd = WarpKernel.Ptr(gDisp);
-            float* pgi = gImage is null ? null : WarpKernel.Ptr(gImage);
-            // each worker takes a contiguous run of planes (and its own image-gradient buffer)
-            Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, k =>
+        var phases = slabs > 0
+            ? new[] { 0, 1 }.Select(p => Enumerable.Range(0, slabs).Where(s => s % 2 == p).Select(s => (d * s / slabs, d * (s + 1) / slabs, 0L)).ToArray()).ToArray()
+            : [Enumerable.Range(0, workers).Select(k => (d * k / workers, d * (k + 1) / workers, (long)k)).ToArray()];
+        long buffers = slabs > 0 ? 1 : workers;
+        // a task writes the displacement gradient of its own planes only, for every batch item: one buffer serves all
+        var gDisp = zeros([shared ? 1 : n, 3, d, h, w]);
+        var gImage = imageGradient ? zeros([buffers, n, c, d, h, w]) : null;
+        float* pgd = WarpKernel.Ptr(gDisp);
+        float* pgi = gImage is null ? null : WarpKernel.Ptr(gImage);
+        foreach (var tasks in phases)
+            Parallel.For(0, tasks.Length, new ParallelOptions { MaxDegreeOfParallelism = workers }, t =>
             {
-                long z0 = d * k / workers, z1 = d * (k + 1) / workers;
+                var (z0, z1, buffer) = tasks[t];
                 for (long b = 0; b < n; b++)
                 {
                     float* dx = pd + (dsp.shape[0] == 1 ? 0 : b * 3 * vol);
-                    float* outDisp = pgd + (shared ? k : b) * 3 * vol;
-                    float* outImage = pgi == null ? null : pgi + (k * n + b) * c * vol;
+                    float* outDisp = pgd + (shared ? 0 : b) * 3 * vol;
+                    float* outImage = pgi == null ? null : pgi + (buffer * n + b) * c * vol;
                     for (long z = z0; z < z1; z++)
                         Plane(geometry, pi + b * c * vol, dx, pg + b * c * vol, outDisp, outImage, (int)z);
                 }
             });
-            if (shared) { var summed = gDisp.sum([0L], keepdim: true); gDisp.Dispose(); gDisp = summed; }
-            if (gImage is not null && workers > 1) { var summed = gImage.sum([0L]); gImage.Dispose(); gImage = summed; }
-            else if (gImage is not null) { var first = gImage[0]; gImage.Dispose(); gImage = first; }
-        }
+        Tensor? imageGrad = gImage is null ? null : buffers == 1 ? gImage[0] : gImage.sum([0L]);
+        gImage?.Dispose();   // a view keeps its storage
         GC.KeepAlive(img); GC.KeepAlive(dsp); GC.KeepAlive(g); GC.KeepAlive(gDisp); GC.KeepAlive(gImage);
         foreach (var (copy, original) in new[] { (img, image), (dsp, disp), (g, grad) })
             if (!ReferenceEquals(copy, original)) copy.Dispose();
-        return (gDisp, gImage);
+        return (gDisp, imageGrad);
     }
 
     /// <summary>
@@ -95,7 +81,7 @@ internal static unsafe class WarpBackwardKernel
         if (!double.IsFinite(maxDz)) return 0;
         long reach = (long)Math.Ceiling(maxDz) + 1;
         long slabs = Math.Min(d / (2 * reach), 4L * workers);
-        return slabs >= Math.Max(2, workers == 1 ? 2 : 2 * workers) ? (int)slabs : 0;
+        return slabs >= 2 * workers ? (int)slabs : 0;
     }
 
     readonly record struct Geometry(int C, int D, int H, int W);
