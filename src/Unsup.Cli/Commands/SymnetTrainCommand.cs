@@ -59,6 +59,8 @@ public static class SymnetTrainCommand
                 if (!File.Exists(Path.Combine(resumeDir, RunFolder.ConfigFile)))
                     throw UnsupException.ForFile(resumeDir, "not a SYMNet run folder (no config.json): nothing to resume");
                 c = SymNetTraining.ReadConfig(resumeDir);
+                ResumeCheck.WarnIgnored(r, resumeDir, [images, labels, labelMaps, SynthCommand.Priors, SynthCommand.Classes, SynthCommand.Crop, deform, pairContrast,
+                    val, init, outDir, lr, startCh, down, jac, smooth, mag, labelWeight, simBlur, nccWindow, diceLabels, valEvery, ckEvery, GlobalOptions.Seed]);
                 if (r.GetValue(steps) is long s) c = c with { Steps = s };
             }
             else

@@ -28,8 +28,10 @@ public class MocoCliTests
         Assert.True(b.ExitCode == 0, b.Stderr);
         long stoppedAt = Metrics(parts).Where(m => m.TryGetProperty("loss", out _)).Max(m => m.GetProperty("step").GetInt64());
         Assert.True(stoppedAt < 16, $"the time limit did not interrupt the run (it reached step {stoppedAt})");
-        var c = UnsupProcess.Run("moco", "pretrain", "--resume", parts, "--threads", "1", "--quiet");
+        // --epochs and --lr given with --resume are named as ignored (the byte-identical checkpoint below shows they were)
+        var c = UnsupProcess.Run("moco", "pretrain", "--resume", parts, "--threads", "1", "--quiet", "--epochs", "3", "--lr", "0.5");
         Assert.True(c.ExitCode == 0, c.Stderr);
+        Assert.Contains($"warning: --epochs, --lr ignored: --resume {parts}", c.Stderr);
 
         // 2 epochs of 8 steps: the final checkpoints (model, queue, optimizer, RNG, epoch order) are byte-identical
         Assert.Equal(File.ReadAllBytes(Path.Combine(whole, "checkpoints", "step-000016.ckpt")),

@@ -31,9 +31,13 @@ public class SymnetTrainCliTests
             "--start-channels", "2", "--steps", "3", "--stop-after", "2", "--checkpoint-every", "1", "--val-every", "1", "--out", run);
         Assert.True(r.ExitCode == 0, r.Stderr + r.Stdout);
         Assert.Contains("2/3 steps", r.Stdout);
-        var r2 = UnsupProcess.Run("--threads", "1", "-q", "symnet", "train", "--resume", run);
+        // --lr would change the run: it is named as ignored; --steps may extend a run and is not
+        var r2 = UnsupProcess.Run("--threads", "1", "-q", "symnet", "train", "--resume", run, "--lr", "0.5", "--steps", "3");
         Assert.True(r2.ExitCode == 0, r2.Stderr + r2.Stdout);
         Assert.Contains("3/3 steps", r2.Stdout);
+        Assert.Contains($"warning: --lr ignored: --resume {run}", r2.Stderr);
+        Assert.DoesNotContain("--steps", r2.Stderr);
+        Assert.DoesNotContain("\"lr\": 0.5", File.ReadAllText(Path.Combine(run, "config.json")));
         Assert.Contains("validation Dice", r2.Stdout);
         foreach (var f in new[] { "config.json", "metrics.jsonl", "summary.json", "model.pth", "plots/loss.png", "plots/val_dice.png", "plots/val_folding.png" })
             Assert.True(File.Exists(Path.Combine(run, f)), $"{f} missing");
