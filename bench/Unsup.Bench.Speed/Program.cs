@@ -4,6 +4,7 @@ using System.Text.Json;
 using Unsup.IO;
 using Unsup.Moco;
 using Unsup.Moco.Augment;
+using Unsup.Moco.Evaluation;
 using Unsup.Moco.Models;
 using Unsup.Moco.Training;
 using Unsup.Registration.Losses;
@@ -99,18 +100,11 @@ public static class Program
     {
         int batch = o.Int("batch", 256), size = o.Int("size", 32), channels = o.Int("channels", 3), images = o.Int("images", 10000);
         using var net = new ResNet(new ResNetOptions(18, o.Int("width", 64), channels, CifarStem: true));
-        net.eval();
         using var x = randn(images, channels, size, size);
-        using var noGrad = no_grad();
-        using (NewDisposeScope()) net.Features(x.narrow(0, 0, batch));
-        double sec = Time(() =>
-        {
-            for (int i = 0; i < images; i += batch)
-            {
-                using var scope = NewDisposeScope();
-                nn.functional.normalize(net.Features(x.narrow(0, i, Math.Min(batch, images - i))), dim: 1);
-            }
-        });
+        // the extractor `moco knn/lincls/embed` and the kNN monitor use (eval mode, no grad, batches, input normalisation)
+        var extractor = new EncoderFeatures(net, null, Normalize.ForChannels(channels), CPU, batch);
+        extractor.Extract(x.narrow(0, 0, batch)).Dispose();
+        double sec = Time(() => nn.functional.normalize(extractor.Extract(x), dim: 1).Dispose());
         return new() { ["seconds"] = sec, ["img_s"] = images / sec };
     }
 
