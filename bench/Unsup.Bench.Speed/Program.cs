@@ -23,7 +23,7 @@ public static class Program
     const string Usage = """
         usage: unsup-bench-speed ROW [--threads N] [row options]
           gemm               [--n 2048]                                   fp32 GEMM GFLOP/s (the machine's ceiling)
-          moco-step          [--width 64 --channels 3 --size 32 --batch 256 --queue 4096 --dim 128 --splits 8 --steps 3 --warmup 1]
+          moco-step          [--width 64 --channels 3 --size 32 --batch 256 --queue 4096 --dim 128 --splits 8 --stem-stride 1 --mlp 0 --steps 3 --warmup 1]
           features           [--width 64 --channels 3 --size 32 --batch 256 --images 10000]   eval-mode backbone, img/s
           augment            [--size 28 --channels 1 --images 10000 --batch 256]             two MoCo views, img/s
           symnet-infer       --fixed A --moving B --weights W [--out DIR]  network / integration / warping / I/O seconds
@@ -71,8 +71,8 @@ public static class Program
     static Dictionary<string, object> MocoStep(Options o)
     {
         int batch = o.Int("batch", 256), size = o.Int("size", 32), channels = o.Int("channels", 3);
-        using var model = new MocoModel(new ResNetOptions(18, o.Int("width", 64), channels, CifarStem: true),
-            o.Int("dim", 128), o.Int("queue", 4096), 0.99, 0.1, mlp: false, symmetric: false, bnSplits: o.Int("splits", 8));
+        using var model = new MocoModel(new ResNetOptions(18, o.Int("width", 64), channels, CifarStem: true, StemStride: o.Int("stem-stride", 1)),
+            o.Int("dim", 128), o.Int("queue", 4096), 0.99, 0.1, mlp: o.Int("mlp", 0) == 1, symmetric: false, bnSplits: o.Int("splits", 8));
         model.train();
         using var opt = MocoOptimizer.Create(model.TrainableParameters(), 0.06, 0.9, 5e-4);
         var times = new List<double>();

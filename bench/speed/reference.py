@@ -48,7 +48,7 @@ def conv_flops(model, *inputs):
 
 
 # ---------------------------------------------------------------- MoCo
-def resnet18(width, channels, num_classes, splits):
+def resnet18(width, channels, num_classes, splits, stem_stride=1):
     from functools import partial
     from torchvision.models import resnet
 
@@ -76,7 +76,7 @@ def resnet18(width, channels, num_classes, splits):
                       width_per_group=64)
     if width != 64:  # torchvision has no width option for BasicBlock: rebuild with scaled planes
         m = scaled_resnet18(width, num_classes, norm)
-    m.conv1 = nn.Conv2d(channels, width, 3, 1, 1, bias=False)  # CIFAR stem
+    m.conv1 = nn.Conv2d(channels, width, 3, stem_stride, 1, bias=False)  # CIFAR stem
     m.maxpool = nn.Identity()
     return m
 
@@ -96,8 +96,11 @@ def scaled_resnet18(width, num_classes, norm):
 
 def moco_step(a):
     torch.manual_seed(0)
-    q = resnet18(a.width, a.channels, a.dim, a.splits)
-    k = resnet18(a.width, a.channels, a.dim, a.splits)
+    q = resnet18(a.width, a.channels, a.dim, a.splits, a.stem_stride)
+    k = resnet18(a.width, a.channels, a.dim, a.splits, a.stem_stride)
+    if a.mlp:  # MoCo v2's head, as builder.py adds it
+        for m in (q, k):
+            m.fc = nn.Sequential(nn.Linear(m.fc.weight.shape[1], m.fc.weight.shape[1]), nn.ReLU(), m.fc)
     for pq, pk in zip(q.parameters(), k.parameters()):
         pk.data.copy_(pq.data)
         pk.requires_grad = False
@@ -314,6 +317,8 @@ def main():
     p.add_argument("--queue", type=int, default=4096)
     p.add_argument("--dim", type=int, default=128)
     p.add_argument("--splits", type=int, default=8)
+    p.add_argument("--stem-stride", type=int, default=1)
+    p.add_argument("--mlp", type=int, default=0)
     p.add_argument("--steps", type=int, default=3)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--images", type=int, default=10000)
