@@ -5,7 +5,8 @@
 # 60k bank, 10k test queries; 1-NN: k 1),
 # measured by the commands below. Writes bench/results/moco/fashion-mnist-table.md (and .log with every command);
 # rows already measured (same label and weights) come from fashion-mnist-table.rows unless FRESH=1.
-#   bench/moco/fashion-table.sh "MoCo 20 min=runs/x/all-checkpoints/ckpt-A" "MoCo 2 h=runs/x" ...
+#   bench/moco/fashion-table.sh "MoCo 20 min=runs/x/checkpoints/step-N.ckpt" "MoCo 2 h=runs/x" ...
+# (earlier checkpoints stay in the run when it was trained with `--keep-checkpoints 0`)
 # Each argument is LABEL=WEIGHTS (a run folder or checkpoint). The raw-pixel and random-init rows come first; the
 # supervised row is read from bench/results/moco/supervised.md when that exists (see bench/Unsup.Bench.Moco supervised).
 set -euo pipefail

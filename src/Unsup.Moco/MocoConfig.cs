@@ -59,6 +59,9 @@ public sealed record MocoConfig
 
     public long Seed { get; init; }
 
+    /// <summary>Checkpoints kept in the run's checkpoints/ (at least 2), 0 = every one; part of the run so a resume keeps them too.</summary>
+    public int KeepCheckpoints { get; init; } = 3;
+
     /// <summary>The --data spec the run was started with (so --resume needs no --data).</summary>
     public string? DataSpec { get; init; }
     /// <summary>--max-images of the run (null = all training images).</summary>
@@ -107,6 +110,8 @@ public sealed record MocoConfig
         if (KeyMomentum < 0 || KeyMomentum > 1) throw new UnsupException($"--moco-m {KeyMomentum}: must be in [0, 1]");
         if (Temperature <= 0) throw new UnsupException($"--moco-t {Temperature}: must be positive");
         if (Epochs < 1) throw new UnsupException($"--epochs {Epochs}: must be positive");
+        if (KeepCheckpoints is < 2 and not 0)
+            throw new UnsupException($"--keep-checkpoints {KeepCheckpoints}: keep at least 2 (the previous checkpoint is the fallback for a damaged latest), or 0 for all");
         if (BaseLr <= 0) throw new UnsupException($"--lr {BaseLr}: must be positive");
         if (!LrSchedule.Kinds.Contains(Schedule)) throw new UnsupException($"--schedule {Schedule}: expected {string.Join(", ", LrSchedule.Kinds)}");
         if (WarmupEpochs < 0 || WarmupEpochs > Epochs) throw new UnsupException($"--warmup-epochs {WarmupEpochs}: must be between 0 and --epochs {Epochs}");

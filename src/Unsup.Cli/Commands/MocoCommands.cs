@@ -60,6 +60,7 @@ public static class MocoCommands
         var timeLimit = new Option<double?>("--time-limit") { Description = "Stop after this many minutes of training (checkpoint, kNN; resume later)" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Print the resolved configuration and the estimated time per epoch (a few timed steps), then exit without writing anything" };
         var ckEvery = new Option<long?>("--checkpoint-every") { Description = "Checkpoint every N steps (default: every epoch end)" };
+        var keep = new Option<int?>("--keep-checkpoints") { Description = "Checkpoints kept in the run's checkpoints/ folder, at least 2 (default 3); 0 keeps every one, to evaluate the encoder at earlier epochs (moco knn/lincls --weights RUN/checkpoints/step-N.ckpt)" };
 
         var cmd = new Command("pretrain",
             "Self-supervised MoCo pretraining. Writes a run folder with config.json, metrics.jsonl, a checkpoint every epoch " +
@@ -72,7 +73,7 @@ public static class MocoCommands
             "  unsup moco pretrain --data fashion-mnist --preset v2 --preview aug.png")
         {
             data, preset, arch, width, cifarStem, stemStride, epochs, batch, lr, schedule, warmup, wd, noBnWd, k, m, t, mlp, symmetric, splits,
-            aug, crop, cropMin, knnEvery, knnFeatures, knnBank, imageSize, maxImages, outDir, resume, preview, stopAfter, timeLimit, dryRun, ckEvery,
+            aug, crop, cropMin, knnEvery, knnFeatures, knnBank, imageSize, maxImages, outDir, resume, preview, stopAfter, timeLimit, dryRun, ckEvery, keep,
         };
         cmd.SetAction(r =>
         {
@@ -83,7 +84,7 @@ public static class MocoCommands
             MocoConfig? saved = resumeDir != null ? RunFolder.Open(resumeDir).ReadConfig<MocoConfig>() : null;
             if (resumeDir != null)
                 ResumeCheck.WarnIgnored(r, resumeDir, [data, preset, arch, width, cifarStem, stemStride, epochs, batch, lr, schedule, warmup, wd, noBnWd,
-                    k, m, t, mlp, symmetric, splits, aug, crop, cropMin, knnEvery, knnFeatures, imageSize, maxImages, outDir, GlobalOptions.Seed]);
+                    k, m, t, mlp, symmetric, splits, aug, crop, cropMin, knnEvery, knnFeatures, keep, imageSize, maxImages, outDir, GlobalOptions.Seed]);
             if (r.GetValue(preview) == null && !r.GetValue(dryRun)) Unsup.IO.OutputCheck.ForFolder(resumeDir ?? r.GetValue(outDir) ?? "runs", "run folder");   // before the data loads
             string spec = saved?.DataSpec ?? r.GetValue(data)!;
             var (train, test) = DatasetLoading.Load(r, spec, saved?.ImageSize ?? r.GetValue(imageSize), saved?.MaxImages ?? r.GetValue(maxImages));
@@ -104,7 +105,7 @@ public static class MocoCommands
                 Mlp = r.GetValue(mlp) ?? c.Mlp, Symmetric = r.GetValue(symmetric) ?? c.Symmetric, BnSplits = r.GetValue(splits) ?? c.BnSplits,
                 Augmentation = r.GetValue(aug) ?? c.Augmentation, CropSize = r.GetValue(crop) ?? Math.Min(c.CropSize, Math.Min(train.Height, train.Width)),
                 CropScaleMin = r.GetValue(cropMin) ?? c.CropScaleMin, KnnEvery = r.GetValue(knnEvery) ?? c.KnnEvery,
-                KnnFeatures = r.GetValue(knnFeatures) ?? c.KnnFeatures,
+                KnnFeatures = r.GetValue(knnFeatures) ?? c.KnnFeatures, KeepCheckpoints = r.GetValue(keep) ?? c.KeepCheckpoints,
                 InChannels = train.Channels, Seed = r.GetValue(GlobalOptions.Seed), DataSpec = spec,
                 MaxImages = r.GetValue(maxImages), ImageSize = r.GetValue(imageSize),
             };

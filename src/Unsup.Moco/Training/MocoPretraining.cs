@@ -57,7 +57,7 @@ public static class MocoPretraining
         {
             RunDir = o.RunDir, Config = config, Resume = o.Resume, Label = "moco",
             TotalSteps = trainer.TotalSteps, CheckpointEvery = o.CheckpointEvery ?? stepsPerEpoch,
-            Progress = o.Progress, Log = o.Log, Comm = trainer.Comm,
+            Progress = o.Progress, Log = o.Log, Comm = trainer.Comm, KeepCheckpoints = config.KeepCheckpoints == 0 ? int.MaxValue : config.KeepCheckpoints,
         }, state);
         var run = session.Run;
         bool monitor = data.HasLabels && config.KnnEvery > 0 && session.Writes;

@@ -46,12 +46,16 @@ public static class EncoderWeights
         }
     }
 
-    /// <summary>RUN for RUN/checkpoints/*.ckpt or RUN/all-checkpoints/*.ckpt, else null.</summary>
+    /// <summary>
+    /// RUN for a checkpoint in any folder of RUN (checkpoints/, or one a user copied checkpoints to): the folder
+    /// above the file's that holds a config.json; else null.
+    /// </summary>
     static string? RunOfCheckpoint(string file)
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(file));
         if (!file.EndsWith(".ckpt", StringComparison.Ordinal) || dir == null) return null;
-        return Path.GetFileName(dir) is "checkpoints" or "all-checkpoints" ? Path.GetDirectoryName(dir) : null;
+        var run = Path.GetDirectoryName(dir);
+        return run != null && File.Exists(Path.Combine(run, RunFolder.ConfigFile)) ? run : null;
     }
 
     /// <summary>The checkpoint "latest" names in RUN/checkpoints.</summary>

@@ -42,6 +42,28 @@ public class MocoCliTests
         Assert.True(summary.GetProperty("knnInit").GetDouble() > 0.1);
     }
 
+    [SkippableFact]
+    public void KeepCheckpointsZeroKeepsEveryCheckpointAndOneIsRefused()
+    {
+        Prerequisite.Require(Directory.Exists("/usr/share/datasets/fashion-mnist"), "dataset-fashion-mnist not installed");
+        using var dir = TestData.Temp();
+        string all = dir.File("all"), few = dir.File("few");
+        // 2 epochs of 8 steps, a checkpoint every 4: the default keeps the last 3, 0 keeps all 4
+        var a = UnsupProcess.Run(Args("--out", all, "--checkpoint-every", "4", "--keep-checkpoints", "0", "--knn-every", "0"));
+        Assert.True(a.ExitCode == 0, a.Stderr);
+        var b = UnsupProcess.Run(Args("--out", few, "--checkpoint-every", "4", "--knn-every", "0"));
+        Assert.True(b.ExitCode == 0, b.Stderr);
+        string[] Kept(string run) => Directory.GetFiles(Path.Combine(run, "checkpoints"), "*.ckpt").Select(Path.GetFileName).Order().ToArray()!;
+        Assert.Equal(["step-000004.ckpt", "step-000008.ckpt", "step-000012.ckpt", "step-000016.ckpt"], Kept(all));
+        Assert.Equal(["step-000008.ckpt", "step-000012.ckpt", "step-000016.ckpt"], Kept(few));
+        Assert.Contains("\"keepCheckpoints\": 0", File.ReadAllText(Path.Combine(all, "config.json")));   // a resume keeps them too
+
+        var c = UnsupProcess.Run(Args("--out", dir.File("one"), "--keep-checkpoints", "1"));
+        Assert.Equal(1, c.ExitCode);
+        Assert.Contains("--keep-checkpoints 1: keep at least 2", c.Stderr);
+        Assert.False(File.Exists(Path.Combine(dir.File("one"), "config.json")));   // refused before a run starts
+    }
+
     [Fact]
     public void ResumeOfAFolderThatIsNotARunIsAClearError()
     {

@@ -127,7 +127,12 @@ public class EncoderWeightsTests
         using var want = model.EncoderQ.Features(x);
         using var enc = EncoderWeights.Load(runDir);
         using var fromFile = EncoderWeights.Load(enc.Source);
-        foreach (var loaded in new[] { enc, fromFile })
+        // a checkpoint kept aside in a folder of the run (checkpoints/ keeps only the last few) still finds config.json
+        Directory.CreateDirectory(Path.Combine(runDir, "kept"));
+        string kept = Path.Combine(runDir, "kept", Path.GetFileName(enc.Source));
+        File.Copy(enc.Source, kept);
+        using var fromKept = EncoderWeights.Load(kept);
+        foreach (var loaded in new[] { enc, fromFile, fromKept })
         {
             Assert.Equal(2, loaded.Options.StemStride);
             Assert.Contains("CIFAR stride-2 stem", loaded.Describe());
