@@ -3,7 +3,8 @@
 # bench/speed/reference.py), same shapes and threads, back to back and alternating, REPS repetitions each (these
 # machines are noisy: read the ratios, not the seconds). Writes bench/results/speed.md and bench/results/speed.jsonl.
 #   bench/run.sh                     all rows, 3 repetitions
-#   REPS=5 ROWS="symnet-infer gemm" THREADS=2 bench/run.sh    a subset of rows / thread counts
+#   REPS=5 ROWS="symnet-infer gemm" THREADS=2 bench/run.sh    a subset of rows / thread counts (the other rows keep
+#                                                               their earlier results; the table then dates each row)
 # Needs: python3-torch, python3-torchvision, python3-nibabel, libopenblas0-pthread (see .ci/run), ../shared/data.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -34,6 +35,7 @@ rows=(
   "features (width 64, 32 px)|features|2|--width 64 --channels 3 --size 32 --batch 256 --images 2000"
 )
 selected="${ROWS:-}"
+today=$(date -u +%F)
 : > "$raw.tmp"
 for spec in "${rows[@]}"; do
   IFS='|' read -r label row threads opts <<<"$spec"
@@ -45,12 +47,14 @@ for spec in "${rows[@]}"; do
         if [ "$side" = unsup ]; then cmd=("${us[@]}"); else cmd=("${ref[@]}"); fi
         # shellcheck disable=SC2086
         line=$("${cmd[@]}" "$row" --threads "$t" $opts | tail -n 1)
-        echo "{\"label\": \"$label\", \"row\": \"$row\", \"threads\": $t, \"rep\": $i, \"side\": \"$side\", \"result\": $line}" >> "$raw.tmp"
+        echo "{\"label\": \"$label\", \"row\": \"$row\", \"threads\": $t, \"rep\": $i, \"side\": \"$side\", \"date\": \"$today\", \"result\": $line}" >> "$raw.tmp"
         echo "$label, $t threads, rep $i, $side: $line" >&2
       done
     done
   done
 done
+# a subset (ROWS/THREADS) replaces only its own rows: the others keep their earlier measurements, in place
+if [ -n "$selected${THREADS:-}" ] && [ -f "$raw" ]; then "$py" "$root/bench/speed/merge.py" "$raw" "$raw.tmp"; fi
 mv "$raw.tmp" "$raw"
 "$py" "$root/bench/speed/report.py" "$raw" "$root/bench/results/speed.md"
 cat "$root/bench/results/speed.md"

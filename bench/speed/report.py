@@ -23,7 +23,8 @@ def med(xs):
 
 groups = OrderedDict()
 for r in runs:
-    groups.setdefault((r["label"], r["row"], r["threads"]), {"unsup": [], "pytorch": []})[r["side"]].append(r["result"])
+    groups.setdefault((r["label"], r["row"], r["threads"]), {"unsup": [], "pytorch": []})[r["side"]].append(
+        dict(r["result"], date=r.get("date", "earlier (undated)")))
 
 gemm = {side: med([g["gflop_s"] for g in v[side]]) for (l, row, t), v in groups.items() if row == "gemm" for side in v}
 
@@ -40,8 +41,15 @@ lines = ["# Speed suite: Unsup beside PyTorch", "",
 if gemm:
     lines += [f"fp32 GEMM 2048³, 2 threads: libtorch 2.10 (Unsup) {fmt(gemm.get('unsup', float('nan')), 0)} GFLOP/s, "
               f"PyTorch 1.13 {fmt(gemm.get('pytorch', float('nan')), 0)} GFLOP/s.", ""]
-lines += ["| row | threads | Unsup s | PyTorch s | ratio | Unsup peak MB | PyTorch peak MB | GFLOP/s Unsup (of GEMM) | detail |",
-          "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+# rows merged from several runs (bench/run.sh on a subset) say when each was measured
+dates = {x["date"] for v in groups.values() for side in v.values() for x in side}
+dated = len(dates) > 1
+if dated:
+    lines += ["Rows were measured on different days (a `ROWS=` subset re-measures only its rows); the GEMM rate is the "
+              "latest run's, and a ratio compares the two sides of one row, measured together.", ""]
+lines += ["| row | threads | Unsup s | PyTorch s | ratio | Unsup peak MB | PyTorch peak MB | GFLOP/s Unsup (of GEMM) | detail |"
+          + (" measured |" if dated else ""),
+          "|---|---:|---:|---:|---:|---:|---:|---:|---|" + ("---|" if dated else "")]
 for (label, row, t), v in groups.items():
     if row == "gemm":
         continue
@@ -62,7 +70,8 @@ for (label, row, t), v in groups.items():
         gf = med([x["gflop_per_step"] for x in v["pytorch"]])
         rate = gf / tu
         flops = f"{fmt(rate, 0)} ({fmt(100 * rate / gemm.get('unsup', float('nan')), 0)} %)"
-    lines.append(f"| {label} | {t} | {fmt(tu)} | {fmt(tp)} | **{fmt(tu / tp)}** | {fmt(mu, 0)} | {fmt(mp, 0)} | {flops} | {detail} |")
+    when = f" {max(x['date'] for x in v['unsup'] + v['pytorch'])} |" if dated else ""
+    lines.append(f"| {label} | {t} | {fmt(tu)} | {fmt(tp)} | **{fmt(tu / tp)}** | {fmt(mu, 0)} | {fmt(mp, 0)} | {flops} | {detail} |{when}")
 lines += ["", "Command: `bench/run.sh` (`REPS=N`, `ROWS=\"row ...\"` for a subset). Raw results: `bench/results/speed.jsonl`."]
 os.makedirs(os.path.dirname(out), exist_ok=True)
 with open(out + ".tmp", "w") as fh:
