@@ -28,6 +28,7 @@ public static class SymnetTrainCommand
         var smooth = new Option<double?>("--smooth-weight") { Description = "λ_s, velocity smoothness weight (official 3)" };
         var mag = new Option<double?>("--magnitude-weight") { Description = "λ_m, half-way magnitude balance weight (official 0.1)" };
         var labelWeight = new Option<double?>("--label-weight") { Description = "λ_L, weight of a soft-Dice term: each label map (Dice labels) warped onto the other; 0 (default) = the official unsupervised loss. For training on synthesised pairs, whose random contrasts make NCC a weak guide" };
+        var simWeight = new Option<double?>("--similarity-weight") { Description = "Weight of the NCC terms (default 1 = official). 0 with --label-weight trains on label overlap alone, as SynthMorph does on synthesised pairs with independent contrasts" };
         var simBlur = new Option<double?>("--similarity-blur") { Description = "Gaussian sigma in voxels applied to both images before the NCC terms (default 0 = official). On synthesised images, whose voxels are independent noise draws, NCC rewards the smoothing of sub-voxel warps more than alignment; 1.5 removes that (bench/results/registration/from-scratch.md)" };
         var valEvery = new Option<int?>("--val-every") { Description = "Validate every N steps (default 100; also at step 0 and the end)" };
         var ckEvery = new Option<int?>("--checkpoint-every") { Description = "Checkpoint every N steps (default 100; also at the end)" };
@@ -46,7 +47,7 @@ public static class SymnetTrainCommand
             "  unsup symnet train --label-maps synthseg/ --crop brain --downsample 2 --val 3 --steps 3000 --out runs/symnet-synth\n" +
             "  unsup symnet train --resume runs/symnet-2mm --steps 4000")
         {
-            images, labels, labelMaps, SynthCommand.Priors, SynthCommand.Classes, SynthCommand.Crop, deform, pairContrast, val, init, outDir, resume, steps, lr, startCh, down, jac, smooth, mag, labelWeight, simBlur, nccWindow, diceLabels, valEvery, ckEvery, stopAfter,
+            images, labels, labelMaps, SynthCommand.Priors, SynthCommand.Classes, SynthCommand.Crop, deform, pairContrast, val, init, outDir, resume, steps, lr, startCh, down, jac, smooth, mag, labelWeight, simWeight, simBlur, nccWindow, diceLabels, valEvery, ckEvery, stopAfter,
         };
         cmd.SetAction(r =>
         {
@@ -60,7 +61,7 @@ public static class SymnetTrainCommand
                     throw UnsupException.ForFile(resumeDir, "not a SYMNet run folder (no config.json): nothing to resume");
                 c = SymNetTraining.ReadConfig(resumeDir);
                 ResumeCheck.WarnIgnored(r, resumeDir, [images, labels, labelMaps, SynthCommand.Priors, SynthCommand.Classes, SynthCommand.Crop, deform, pairContrast,
-                    val, init, outDir, lr, startCh, down, jac, smooth, mag, labelWeight, simBlur, nccWindow, diceLabels, valEvery, ckEvery, GlobalOptions.Seed]);
+                    val, init, outDir, lr, startCh, down, jac, smooth, mag, labelWeight, simWeight, simBlur, nccWindow, diceLabels, valEvery, ckEvery, GlobalOptions.Seed]);
                 if (r.GetValue(steps) is long s) c = c with { Steps = s };
             }
             else
@@ -88,6 +89,7 @@ public static class SymnetTrainCommand
                     Steps = r.GetValue(steps) ?? d.Steps, Lr = r.GetValue(lr) ?? d.Lr, Downsample = r.GetValue(down) ?? d.Downsample,
                     JacobianWeight = r.GetValue(jac) ?? d.JacobianWeight, SmoothnessWeight = r.GetValue(smooth) ?? d.SmoothnessWeight,
                     MagnitudeWeight = r.GetValue(mag) ?? d.MagnitudeWeight, LabelWeight = r.GetValue(labelWeight) ?? d.LabelWeight,
+                    SimilarityWeight = r.GetValue(simWeight) ?? d.SimilarityWeight,
                     SimilarityBlur = r.GetValue(simBlur) ?? d.SimilarityBlur, NccWindow = r.GetValue(nccWindow),
                     DiceLabels = r.GetValue(diceLabels) is string dl ? (File.Exists(dl) ? Path.GetFullPath(dl) : dl) : null, ValEvery = r.GetValue(valEvery) ?? d.ValEvery,
                     CheckpointEvery = r.GetValue(ckEvery) ?? d.CheckpointEvery, Seed = r.GetValue(GlobalOptions.Seed),
@@ -103,7 +105,7 @@ public static class SymnetTrainCommand
             string run = resumeDir ?? r.GetValue(outDir) ?? RunFolder.DefaultPath($"symnet-{DateTime.Now:yyyyMMdd-HHmmss}");
             Console.WriteLine($"SYMNet training on {data.Count} subjects{(c.LabelMaps != null ? " (images synthesised from label maps every step" + (c.Deform ? ", deformed" : "") + $", {c.PairContrast} contrast per pair)" : "")} ({data.TrainCount} train, {data.ValidationCount} held out), " +
                               $"{data.Dims}D grid {string.Join("x", data.Spatial)} (padded {string.Join("x", data.Images.shape.Skip(2))}), C {c.StartChannels}, " +
-                              $"lr {c.Lr:G3}, NCC window {c.NccWindow ?? Unsup.Registration.Losses.LocalNcc.DefaultWindow(data.Dims)}, λ_J {c.JacobianWeight}, λ_s {c.SmoothnessWeight}, λ_m {c.MagnitudeWeight}{(c.LabelWeight > 0 ? $", λ_L {c.LabelWeight}" : "")}{(c.SimilarityBlur > 0 ? $", similarity blur {c.SimilarityBlur} voxels" : "")}, {c.Steps} steps" +
+                              $"lr {c.Lr:G3}, NCC window {c.NccWindow ?? Unsup.Registration.Losses.LocalNcc.DefaultWindow(data.Dims)}, λ_J {c.JacobianWeight}, λ_s {c.SmoothnessWeight}, λ_m {c.MagnitudeWeight}{(c.LabelWeight > 0 ? $", λ_L {c.LabelWeight}" : "")}{(c.SimilarityWeight != 1 ? $", NCC weight {c.SimilarityWeight}" : "")}{(c.SimilarityBlur > 0 ? $", similarity blur {c.SimilarityBlur} voxels" : "")}, {c.Steps} steps" +
                               (c.Init != null ? $", init {c.Init}" : "") + $" -> {Path.GetFullPath(run)}");
             var result = SymNetTraining.Run(data, new SymNetTrainOptions
             {

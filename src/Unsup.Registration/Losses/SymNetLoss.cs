@@ -25,6 +25,13 @@ public sealed class SymNetLoss : IDisposable
     public double LabelWeight { get; init; }
 
     /// <summary>
+    /// Weight of the NCC terms (mid and full), 1 = the official objective. 0 with a label term is SynthMorph's setting
+    /// (Hoffmann et al. 2022: trained on synthesised pairs by label overlap alone, since their random contrasts give
+    /// image similarity little to hold on to); the NCC terms are then not computed and reported as 0.
+    /// </summary>
+    public double SimilarityWeight { get; init; } = 1.0;
+
+    /// <summary>
     /// Gaussian sigma in voxels applied to both images before the similarity terms (0 = the official objective).
     /// Linear interpolation averages neighbouring voxels, so a warp that lands between voxels (half a voxel, for both
     /// half-way images) removes part of each image's voxel noise; on SynthSeg-style images, whose every voxel is an
@@ -54,18 +61,12 @@ public sealed class SymNetLoss : IDisposable
     public SymNetLossTerms Compute(Tensor x, Tensor y, SymNetFields f, Tensor? labelsX = null, Tensor? labelsY = null)
     {
         using var scope = NewDisposeScope();
-        var (xs, ys) = SimilarityBlur > 0 ? (Smoothed(x), Smoothed(y)) : (x, y);
-        var xHalf = SpatialTransformer.Warp(xs, f.HalfXY);
-        var yHalf = SpatialTransformer.Warp(ys, f.HalfYX);
-        var xToY = SpatialTransformer.Warp(xs, f.FullXY);
-        var yToX = SpatialTransformer.Warp(ys, f.FullYX);
-
-        var mid = ncc.forward(xHalf, yHalf);
-        var full = ncc.forward(ys, xToY) + ncc.forward(xs, yToX);
+        var (mid, full) = SimilarityWeight > 0 ? Similarity(x, y, f) : (zeros(1, device: x.device).squeeze(), zeros(1, device: x.device).squeeze());
         var magnitude = RegularizationLosses.Magnitude(f.HalfXY, f.HalfYX);
         var jacobian = RegularizationLosses.NegativeJacobian(f.FullXY) + RegularizationLosses.NegativeJacobian(f.FullYX);
         var smooth = RegularizationLosses.Smoothness(f.VelocityXY) + RegularizationLosses.Smoothness(f.VelocityYX);
-        var total = mid + full + MagnitudeWeight * magnitude + JacobianWeight * jacobian + SmoothnessWeight * smooth;
+        // the official sum's order when the weight is 1 (x 1.0 is exact), so its value is the official code's to the bit
+        var total = (SimilarityWeight > 0 ? SimilarityWeight * (mid + full) : mid) + MagnitudeWeight * magnitude + JacobianWeight * jacobian + SmoothnessWeight * smooth;
 
         Tensor? labels = null;
         if (LabelWeight > 0 && labelsX is not null && labelsY is not null)
@@ -80,6 +81,15 @@ public sealed class SymNetLoss : IDisposable
         var terms = new SymNetLossTerms(total, mid, full, magnitude, jacobian, smooth, labels);
         foreach (var t in new[] { total, mid, full, magnitude, jacobian, smooth, labels }) t?.MoveToOuterDisposeScope();
         return terms;
+    }
+
+    /// <summary>-NCC half-way and -NCC at both ends (the official similarity terms), on blurred images when <see cref="SimilarityBlur"/> &gt; 0.</summary>
+    (Tensor Mid, Tensor Full) Similarity(Tensor x, Tensor y, SymNetFields f)
+    {
+        var (xs, ys) = SimilarityBlur > 0 ? (Smoothed(x), Smoothed(y)) : (x, y);
+        var mid = ncc.forward(SpatialTransformer.Warp(xs, f.HalfXY), SpatialTransformer.Warp(ys, f.HalfYX));
+        var full = ncc.forward(ys, SpatialTransformer.Warp(xs, f.FullXY)) + ncc.forward(xs, SpatialTransformer.Warp(ys, f.FullYX));
+        return (mid, full);
     }
 
     /// <summary>Each [1, *spatial] image of the batch blurred by <see cref="SimilarityBlur"/> (no gradient: the images are inputs).</summary>

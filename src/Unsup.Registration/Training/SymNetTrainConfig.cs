@@ -48,6 +48,8 @@ public sealed record SymNetTrainConfig
     /// 0 = the official unsupervised objective.
     /// </summary>
     public double LabelWeight { get; init; }
+    /// <summary>Weight of the NCC terms (<see cref="Losses.SymNetLoss.SimilarityWeight"/>); 1 = official, 0 = label overlap alone (needs --label-weight).</summary>
+    public double SimilarityWeight { get; init; } = 1.0;
     /// <summary>Gaussian sigma in voxels on both images before the similarity terms (<see cref="Losses.SymNetLoss.SimilarityBlur"/>); 0 = official.</summary>
     public double SimilarityBlur { get; init; }
     /// <summary>Local NCC window (null: 7 in 3D as Train_sym_onepass, 5 in 2D; the official neurite-OASIS run used 5).</summary>
@@ -67,8 +69,10 @@ public sealed record SymNetTrainConfig
         if (!(Lr > 0) || !double.IsFinite(Lr)) throw new UnsupException($"--lr {Lr}: must be a positive number");
         if (StartChannels < 1) throw new UnsupException($"--start-channels {StartChannels}: must be at least 1");
         if (Downsample < 1) throw new UnsupException($"--downsample {Downsample}: must be at least 1");
-        foreach (var (name, v) in new[] { ("--jacobian-weight", JacobianWeight), ("--smooth-weight", SmoothnessWeight), ("--magnitude-weight", MagnitudeWeight), ("--label-weight", LabelWeight), ("--similarity-blur", SimilarityBlur) })
+        foreach (var (name, v) in new[] { ("--jacobian-weight", JacobianWeight), ("--smooth-weight", SmoothnessWeight), ("--magnitude-weight", MagnitudeWeight), ("--label-weight", LabelWeight), ("--similarity-weight", SimilarityWeight), ("--similarity-blur", SimilarityBlur) })
             if (!(v >= 0) || !double.IsFinite(v)) throw new UnsupException($"{name} {v}: must be a finite number ≥ 0");
+        if (SimilarityWeight == 0 && LabelWeight == 0)
+            throw new UnsupException("--similarity-weight 0 leaves nothing to align the images: give --label-weight W > 0 (label maps needed) or keep the NCC terms");
         if (NccWindow is int w && (w < 1 || w % 2 == 0)) throw new UnsupException($"--ncc-window {w}: must be an odd number of voxels ≥ 1");
         if (ValEvery < 0) throw new UnsupException($"--val-every {ValEvery}: must be ≥ 0");
         if (CheckpointEvery < 1) throw new UnsupException($"--checkpoint-every {CheckpointEvery}: must be at least 1");

@@ -52,6 +52,7 @@ public sealed class SymNetTrainer : IDisposable
             SmoothnessWeight = config.SmoothnessWeight,
             MagnitudeWeight = config.MagnitudeWeight,
             LabelWeight = config.LabelWeight,
+            SimilarityWeight = config.SimilarityWeight,
             SimilarityBlur = config.SimilarityBlur,
         };
     }

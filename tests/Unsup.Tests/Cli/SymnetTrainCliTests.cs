@@ -59,6 +59,10 @@ public class SymnetTrainCliTests
         var r2 = UnsupProcess.Run("symnet", "train", "--out", dir.File("run"));
         Assert.NotEqual(0, r2.ExitCode);
         Assert.Contains("or --label-maps is required", r2.Stderr);
+
+        var r3 = UnsupProcess.Run("symnet", "train", "--images", dir.File("img"), "--similarity-weight", "0", "--out", dir.File("run3"));
+        Assert.NotEqual(0, r3.ExitCode);
+        Assert.Contains("--similarity-weight 0 leaves nothing to align the images", r3.Stderr);
     }
 
     [Fact]

@@ -180,4 +180,33 @@ public class LossTests
         Assert.Equal(t2.Total.item<float>(), t1.Total.item<float>(), 5);
         Assert.NotEqual(official.Compute(x, y, shifted).Total.item<float>(), t1.Total.item<float>(), 3);
     }
+
+    [Fact]
+    public void SimilarityWeightScalesTheNccTermsAndZeroLeavesLabelOverlapAloneToAlign()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(5);
+        using var model = new SymNet(startChannels: 2);
+        var x = rand([1, 1, 16, 16, 16]);
+        var y = x.roll(1, 2);
+        var labelsX = SoftDice.OneHot((x * 3).floor().to(ScalarType.Int32), [0L, 1L, 2L]);
+        var labelsY = SoftDice.OneHot((y * 3).floor().to(ScalarType.Int32), [0L, 1L, 2L]);
+        using var fields = SymNetPipeline.Forward(model, x, y);
+        float Total(double simWeight, Tensor a, Tensor b)
+        {
+            using var loss = new SymNetLoss { SimilarityWeight = simWeight, LabelWeight = 1 };
+            using var t = loss.Compute(a, b, fields, labelsX, labelsY);
+            return t.Total.item<float>();
+        }
+        using var official = new SymNetLoss { LabelWeight = 1 };
+        using var terms = official.Compute(x, y, fields, labelsX, labelsY);
+        float sim = terms.MidSimilarity.item<float>() + terms.FullSimilarity.item<float>(), rest = terms.Total.item<float>() - sim;
+        Assert.True(sim < -0.1f, $"the NCC terms should weigh in here ({sim})");
+        Assert.Equal(terms.Total.item<float>(), Total(1, x, y), 6);
+        Assert.Equal(rest + 0.5f * sim, Total(0.5, x, y), 4);
+        // weight 0: the images no longer count (noise in their place gives the same total), only labels and regularisers
+        Assert.Equal(rest, Total(0, x, y), 4);
+        Assert.Equal(Total(0, x, y), Total(0, rand([1, 1, 16, 16, 16]), rand([1, 1, 16, 16, 16])), 6);
+        Assert.NotEqual(Total(1, x, y), Total(1, rand([1, 1, 16, 16, 16]), rand([1, 1, 16, 16, 16])), 3);
+    }
 }
