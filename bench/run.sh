@@ -32,6 +32,7 @@ rows=(
   "symnet-train-step (C 7, 80x96x112)|symnet-train-step|1 2|--size 80x96x112 --channels 7 --steps 2 --warmup 1"
   "symnet-train-step (C 7, 160x144x192)|symnet-train-step|2|--size 160x144x192 --channels 7 --steps 1 --warmup 1"
   "features (width 8, 28 px gray)|features|2|--width 8 --channels 1 --size 28 --batch 512 --images 10000"
+  "features (width 8, 28 px gray, batch 256 as the moco verbs use)|features|2|--width 8 --channels 1 --size 28 --batch 256 --images 10000"
   "features (width 64, 32 px)|features|2|--width 64 --channels 3 --size 32 --batch 256 --images 2000"
 )
 selected="${ROWS:-}"
