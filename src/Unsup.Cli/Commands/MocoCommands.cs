@@ -25,7 +25,7 @@ public static class MocoCommands
     static Command Pretrain()
     {
         var data = new Option<string>("--data") { Description = "Training images: " + Unsup.Data.DataSpec.AcceptedForms, DefaultValueFactory = _ => "fashion-mnist" };
-        var preset = new Option<string?>("--preset") { Description = "Defaults: v1 (MoCo), v2 (MoCo v2), cifar (official CIFAR-10 demo), small (Unsup's recipe for small images: CIFAR demo + MLP head, T 0.2, one crop order, batch 256); default small for images of 64 px or less, else v2" };
+        var preset = new Option<string?>("--preset") { Description = "Defaults: v1 (MoCo), v2 (MoCo v2), cifar (official CIFAR-10 demo), small (Unsup's recipe for small images: CIFAR demo + MLP head, T 0.2, one crop order, batch 128); default small for images of 64 px or less, else v2" };
         preset.AcceptOnlyFromAmong(MocoConfig.Presets);
         var arch = new Option<string?>("--arch") { Description = "resnet18 | resnet34 | resnet50 (torchvision layout)" };
         var width = new Option<int?>("--width") { Description = $"Base channel width (64 = torchvision; default {MocoDefaults.CpuWidth} with resnet18 when no GPU is used)" };

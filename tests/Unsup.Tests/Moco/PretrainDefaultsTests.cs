@@ -12,7 +12,7 @@ public class PretrainDefaultsTests
     public void Small_images_on_a_cpu_get_the_small_preset_stem_a_cpu_width_and_cpu_epochs()
     {
         var small = MocoDefaults.Choose(null, 28, 60000, gpu: false).Config;
-        Assert.Equal(("small", true, "resnet18", MocoDefaults.CpuWidth, 256, MocoDefaults.CpuSmallEpochs), (small.Preset, small.CifarStem, small.Arch, small.Width, small.BatchSize, small.Epochs));
+        Assert.Equal(("small", true, "resnet18", MocoDefaults.CpuWidth, 128, MocoDefaults.CpuSmallEpochs), (small.Preset, small.CifarStem, small.Arch, small.Width, small.BatchSize, small.Epochs));
         Assert.Equal((true, 0.2, false, 0.2), (small.Mlp, small.Temperature, small.Symmetric, small.CropScaleMin ?? -1));
         Assert.Equal(MocoDefaults.CpuStemStride, small.StemStride);
         Assert.Equal(1, MocoDefaults.Choose(null, 28, 60000, gpu: true).Config.StemStride);   // the demo's stem on a GPU
