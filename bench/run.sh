@@ -26,7 +26,7 @@ rows=(
   "gemm|gemm|2|--n 2048"
   "moco-step (CIFAR ResNet-18, batch 256, K 4096, 32 px)|moco-step|1 2|--width 64 --channels 3 --size 32 --batch 256 --queue 4096 --splits 8 --steps 2 --warmup 1"
   "moco-step (README recipe: width 8, batch 128, 28 px gray)|moco-step|1 2|--width 8 --channels 1 --size 28 --batch 128 --queue 4096 --splits 8 --steps 5 --warmup 2"
-  "moco-step (small preset on a CPU: width 16, stride-2 stem, MLP head, batch 256, 28 px gray)|moco-step|1 2|--width 16 --channels 1 --size 28 --batch 256 --queue 4096 --splits 8 --stem-stride 2 --mlp 1 --steps 5 --warmup 2"
+  "moco-step (small preset network on a CPU: width 16, stride-2 stem, MLP head, 28 px gray; batch 256, the preset has 128 since 2026-12-07)|moco-step|1 2|--width 16 --channels 1 --size 28 --batch 256 --queue 4096 --splits 8 --stem-stride 2 --mlp 1 --steps 5 --warmup 2"
   "augment (two views, 28 px gray)|augment|2|--size 28 --channels 1 --images 10000"
   "symnet-infer (160x192x224, official weights)|symnet-infer|1 2|${oasis[*]}"
   "symnet-train-step (C 7, 80x96x112)|symnet-train-step|1 2|--size 80x96x112 --channels 7 --steps 2 --warmup 1"

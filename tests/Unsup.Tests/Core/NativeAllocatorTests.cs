@@ -4,6 +4,8 @@ using static TorchSharp.torch;
 
 namespace Unsup.Tests.Core;
 
+// alone: a collection started by a test running beside it could promote the tensors past gen 0 before the call
+[Collection(ProcessCountersCollection.Name)]
 public class NativeAllocatorTests
 {
     [MethodImpl(MethodImplOptions.NoInlining)]
