@@ -9,13 +9,14 @@ namespace Unsup.Cli;
 /// </summary>
 static class ResumeCheck
 {
-    /// <summary>The options among <paramref name="configOptions"/> given on the command line, as typed.</summary>
-    public static IReadOnlyList<string> Given(ParseResult r, IEnumerable<Option> configOptions) =>
-        configOptions.Where(o => r.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
-
-    public static void WarnIgnored(ParseResult r, string runDir, IEnumerable<Option> configOptions)
+    /// <summary>
+    /// Warns about the options of <paramref name="command"/> given on the command line, except <paramref name="runOptions"/>
+    /// (those a resumed run still takes), and about --seed: all others are the run's settings.
+    /// </summary>
+    public static void WarnIgnored(ParseResult r, string runDir, Command command, params Option[] runOptions)
     {
-        var given = Given(r, configOptions);
+        var given = command.Options.Except(runOptions).Append(GlobalOptions.Seed)
+            .Where(o => r.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
         if (given.Count > 0)
             Console.Error.WriteLine($"warning: {string.Join(", ", given)} ignored: --resume {runDir} continues with the run's own settings ({RunFolder.ConfigFile})");
     }

@@ -83,8 +83,7 @@ public static class MocoCommands
                 throw UnsupException.ForFile(resumeDir, "not a MoCo run folder (no config.json): nothing to resume");
             MocoConfig? saved = resumeDir != null ? RunFolder.Open(resumeDir).ReadConfig<MocoConfig>() : null;
             if (resumeDir != null)
-                ResumeCheck.WarnIgnored(r, resumeDir, [data, preset, arch, width, cifarStem, stemStride, epochs, batch, lr, schedule, warmup, wd, noBnWd,
-                    k, m, t, mlp, symmetric, splits, aug, crop, cropMin, knnEvery, knnFeatures, keep, imageSize, maxImages, outDir, GlobalOptions.Seed]);
+                ResumeCheck.WarnIgnored(r, resumeDir, cmd, resume, knnBank, preview, stopAfter, timeLimit, dryRun, ckEvery);
             if (r.GetValue(preview) == null && !r.GetValue(dryRun)) Unsup.IO.OutputCheck.ForFolder(resumeDir ?? r.GetValue(outDir) ?? "runs", "run folder");   // before the data loads
             string spec = saved?.DataSpec ?? r.GetValue(data)!;
             var (train, test) = DatasetLoading.Load(r, spec, saved?.ImageSize ?? r.GetValue(imageSize), saved?.MaxImages ?? r.GetValue(maxImages));

@@ -60,8 +60,7 @@ public static class SymnetTrainCommand
                 if (!File.Exists(Path.Combine(resumeDir, RunFolder.ConfigFile)))
                     throw UnsupException.ForFile(resumeDir, "not a SYMNet run folder (no config.json): nothing to resume");
                 c = SymNetTraining.ReadConfig(resumeDir);
-                ResumeCheck.WarnIgnored(r, resumeDir, [images, labels, labelMaps, SynthCommand.Priors, SynthCommand.Classes, SynthCommand.Crop, deform, pairContrast,
-                    val, init, outDir, lr, startCh, down, jac, smooth, mag, labelWeight, simWeight, simBlur, nccWindow, diceLabels, valEvery, ckEvery, GlobalOptions.Seed]);
+                ResumeCheck.WarnIgnored(r, resumeDir, cmd, resume, steps, stopAfter);
                 if (r.GetValue(steps) is long s) c = c with { Steps = s };
             }
             else

@@ -31,9 +31,6 @@ public sealed class EncoderFeatures(ResNet backbone, nn.Module<Tensor, Tensor>? 
 
     public ResNet Backbone => backbone;
 
-    /// <summary>Activations up to this size stay in the native heap from one batch to the next (<see cref="NativeAllocator.ReuseBlocksUpTo"/>).</summary>
-    public const int ReusedBlockBytes = 16 << 20;
-
     /// <param name="images">uint8 or [0,1] float [N, C, H, W], any device (batches are moved to the extractor's device).</param>
     /// <param name="useHead">Return the projection head's L2-normalised output instead of the pooled backbone features.</param>
     /// <param name="progress">Called after each batch with (images done, total).</param>
@@ -48,7 +45,7 @@ public sealed class EncoderFeatures(ResNet backbone, nn.Module<Tensor, Tensor>? 
         using var _ = no_grad();
         using var mode = new EvalMode(backbone, useHead ? head : null);
         // every batch allocates the same activations: keep them in the heap instead of mapping them afresh, as a step does
-        using var reuse = NativeAllocator.ReuseBlocksUpTo(ReusedBlockBytes);
+        using var reuse = NativeAllocator.ReuseBlocksUpTo(Training.MocoPretraining.ReusedBlockBytes);
         try
         {
             for (long start = 0; start < n; start += batchSize)

@@ -36,7 +36,7 @@ public sealed record MocoPretrainResult(string RunDir, double Epochs, double? Kn
 /// </summary>
 public static class MocoPretraining
 {
-    /// <summary>Activations up to this size stay in the native heap across steps (<see cref="NativeAllocator.ReuseBlocksUpTo"/>).</summary>
+    /// <summary>Activations up to this size stay in the native heap across training steps and feature batches (<see cref="NativeAllocator.ReuseBlocksUpTo"/>).</summary>
     public const int ReusedBlockBytes = 16 << 20;
 
     public static MocoPretrainResult Run(MocoData data, MocoPretrainOptions o)
