@@ -80,6 +80,25 @@ public sealed class SymNet : nn.Module<Tensor, Tensor, (Tensor vXY, Tensor vYX)>
         RegisterComponents();
     }
 
+    /// <summary>Channels feeding the velocity heads (the last decoder block's outputs).</summary>
+    public long DecoderChannels => 2 * StartChannels;
+
+    /// <summary>
+    /// How many of the <see cref="DecoderChannels"/> were zero at every voxel of the last forward pass. Every block
+    /// ends in a ReLU, so a channel at zero everywhere passes no gradient back: too high a learning rate can push
+    /// them all there within tens of steps (from scratch at Adam 1e-3 and 3e-4; bench/results/registration/from-scratch.md),
+    /// after which the network outputs no deformation and training cannot bring it back.
+    /// </summary>
+    public long LastDeadChannels { get; private set; }
+
+    private static long DeadChannels(Tensor features)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var reduce = Enumerable.Range(0, (int)features.dim()).Where(d => d != 1).Select(d => (long)d).ToArray();
+        return features.amax(reduce).le(0).sum().item<long>();
+    }
+
     /// <summary>Std of the velocity heads' initial weights (VoxelMorph's flow-layer init); loaded weights replace them.</summary>
     public const double HeadInitStd = 1e-5;
 
@@ -97,6 +116,7 @@ public sealed class SymNet : nn.Module<Tensor, Tensor, (Tensor vXY, Tensor vYX)>
         var d1 = Chain(Join(Chain(d0, up2), e2), dc3, dc4);
         var d2 = Chain(Join(Chain(d1, up3), e1), dc5, dc6);
         var d3 = Chain(Join(Chain(d2, up4), e0), dc7, dc8);
+        LastDeadChannels = DeadChannels(d3);
         var vXY = Run(dc9, d3);
         var vYX = Run(dc10, d3);
         d3.Dispose();

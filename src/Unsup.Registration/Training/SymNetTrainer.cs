@@ -9,12 +9,13 @@ using static TorchSharp.torch;
 namespace Unsup.Registration.Training;
 
 /// <summary>The loss terms of one training step, as numbers (unweighted terms; Total is the weighted sum).</summary>
+/// <param name="DeadChannels">the network's <see cref="SymNet.LastDeadChannels"/> in this step (mean over ranks)</param>
 public sealed record SymNetStepResult(double Total, double MidSimilarity, double FullSimilarity, double Jacobian, double Smoothness, double Magnitude,
-    double? LabelOverlap = null)
+    double? LabelOverlap = null, double DeadChannels = 0)
 {
     public (string, double)[] AsMetrics()
     {
-        (string, double)[] terms = [("loss", Total), ("mid_ncc", MidSimilarity), ("full_ncc", FullSimilarity), ("jacobian", Jacobian), ("smooth", Smoothness), ("magnitude", Magnitude)];
+        (string, double)[] terms = [("loss", Total), ("mid_ncc", MidSimilarity), ("full_ncc", FullSimilarity), ("jacobian", Jacobian), ("smooth", Smoothness), ("magnitude", Magnitude), ("dead_channels", DeadChannels)];
         return LabelOverlap is double l ? [.. terms, ("label_dice_loss", l)] : terms;
     }
 }
@@ -83,8 +84,9 @@ public sealed class SymNetTrainer : IDisposable
         Optimizer.step();
         Tensor[] parts = [terms.Total, terms.MidSimilarity, terms.FullSimilarity, terms.Jacobian, terms.Smoothness, terms.Magnitude];
         if (terms.LabelOverlap is not null) parts = [.. parts, terms.LabelOverlap];
-        var v = Comm.AverageScalars(stack(parts).detach().to(ScalarType.Float64).cpu().data<double>().ToArray());
-        return new SymNetStepResult(v[0], v[1], v[2], v[3], v[4], v[5], v.Length > 6 ? v[6] : null);
+        double[] local = [.. stack(parts).detach().to(ScalarType.Float64).cpu().data<double>().ToArray(), Model.LastDeadChannels];
+        var v = Comm.AverageScalars(local);   // averaged with the loss, so every rank takes the same decision on a dead network
+        return new SymNetStepResult(v[0], v[1], v[2], v[3], v[4], v[5], v.Length > 7 ? v[6] : null, v[^1]);
     }
 
     /// <summary>

@@ -74,6 +74,7 @@ public static class SymNetTraining
         var sw = Stopwatch.StartNew();
         long startStep = state.Step;
         string? lastCkpt = session.LastCheckpoint;
+        int deadSteps = 0;
         while (state.Step < stopAt)
         {
             long step = state.Step + 1;
@@ -104,6 +105,7 @@ public static class SymNetTraining
                 else r = trainer.Step(data.TrainingImage(i, seed, contrast), data.TrainingImage(j, seed + 1, contrast), session.Guard, step);
             }
             lastLoss = r.Total;
+            deadSteps = CheckAlive(r, trainer.Model, step, deadSteps, session.Progress);
             if (validate && ((config.ValEvery > 0 && step % config.ValEvery == 0) || step == config.Steps))
             {
                 last = trainer.Validate(data);
@@ -144,6 +146,22 @@ public static class SymNetTraining
     }
 
     /// <summary>The synthesis seed of a step's fixed image (the moving one uses the next): a function of the step alone.</summary>
+    /// <summary>Steps in a row with every decoder channel dead before training stops: one pair can leave a channel at
+    /// zero that another revives, a run of them cannot all.</summary>
+    public const int DeadNetworkPatience = 20;
+
+    /// <summary>Counts steps in a row whose network was dead (<see cref="SymNet.LastDeadChannels"/>): warns at the first, stops the run at <see cref="DeadNetworkPatience"/>.</summary>
+    static int CheckAlive(SymNetStepResult r, SymNet model, long step, int deadSteps, ProgressReporter progress)
+    {
+        if (r.DeadChannels < model.DecoderChannels) return 0;
+        if (deadSteps == 0)
+            progress.Message($"step {step}: warning: all {model.DecoderChannels} channels feeding the velocity heads are zero everywhere (dead ReLUs): the network outputs no deformation");
+        if (deadSteps + 1 < DeadNetworkPatience) return deadSteps + 1;
+        throw new UnsupException($"training stopped at step {step}: for {DeadNetworkPatience} steps in a row the network has output no deformation, since all " +
+            $"{model.DecoderChannels} channels feeding its velocity heads are zero at every voxel (dead ReLUs). No gradient reaches a dead network, so it " +
+            "cannot recover: start again with a lower --lr (the official rate is 1e-4; from scratch, 1e-3 and 3e-4 did this within tens of steps)");
+    }
+
     static long PairSeed(long runSeed, long step) => unchecked(runSeed * 1_000_003 + 2 * step + 1_000_000_000);
 
     static string Describe(SymNetValidation v) =>

@@ -96,6 +96,53 @@ public class SymNetTrainerTests
         Assert.Contains("label maps", ex.Message);
     }
 
+    /// <summary>A network whose last decoder block is pushed below zero: every ReLU of it is dead.</summary>
+    static SymNet Killed(SymNet model)
+    {
+        using var noGrad = no_grad();
+        foreach (var (name, p) in model.named_parameters())
+            if (name.StartsWith("dc8.")) { if (name.EndsWith("bias")) p.fill_(-1.0); else p.zero_(); }
+        return model;
+    }
+
+    [Fact]
+    public void DeadChannelsCountsTheDecoderChannelsThatAreZeroEverywhere()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(6);
+        var x = IntensityNormalization.MinMax(SyntheticPairs.Blobs2D(32, 0, 0));
+        var y = IntensityNormalization.MinMax(SyntheticPairs.Blobs2D(32, 2, 1));
+        using var trainer = new SymNetTrainer(Small(), dims: 2);
+        Assert.Equal(8, trainer.Model.DecoderChannels);
+        var alive = trainer.Step(x, y);
+        Assert.InRange(alive.DeadChannels, 0, 7);
+        Assert.True(trainer.Model.forward(x, y).vXY.abs().max().item<float>() > 0, "a fresh network should output some deformation");
+
+        Killed(trainer.Model);
+        var dead = trainer.Step(x, y);
+        Assert.Equal(8, dead.DeadChannels);
+        Assert.Equal(8, trainer.Model.LastDeadChannels);
+        Assert.Equal(0f, trainer.Model.forward(x, y).vXY.abs().max().item<float>());
+        Assert.Contains(("dead_channels", 8.0), dead.AsMetrics());
+    }
+
+    [Fact]
+    public void TrainingStopsWithAClearMessageWhenTheNetworkHasDied()
+    {
+        using var tmp = TestData.Temp();
+        var (images, labels) = SyntheticPairs.Subjects2D(4);
+        using var data = new SymNetTrainingData(images, labels, validationCount: 0);
+        string init = tmp.File("dead.pth");
+        manual_seed(7);
+        using (var model = Killed(new SymNet(4, 2))) SymNetWeights.Save(model, init);
+        var config = Small(steps: SymNetTraining.DeadNetworkPatience + 10) with { Init = init, CheckpointEvery = 1000 };
+        var e = Assert.Throws<UnsupException>(() => SymNetTraining.Run(data, new SymNetTrainOptions
+            { RunDir = tmp.File("run"), Config = config, Progress = ProgressMode.Quiet, Log = TextWriter.Null }));
+        Assert.Contains($"training stopped at step {SymNetTraining.DeadNetworkPatience}", e.Message);
+        Assert.Contains("dead ReLUs", e.Message);
+        Assert.Contains("lower --lr", e.Message);
+    }
+
     [Fact]
     public void NanGuardStopsAPoisonedLossBeforeTheWeightsChange()
     {
