@@ -21,6 +21,7 @@ public static class Program
 {
     const string Usage = """
         usage: unsup-bench-registration --label-maps DIR_OR_LIST --out DIR [options]
+               unsup-bench-registration label-fit ...   (one pair by the label term alone; see its usage)
           --label-maps   label maps (folder or list); the last --val are the evaluation subjects
           --out          results folder: registration.md, registration.png, pairs.csv, work/ (work/pair-results-*.tsv keeps
                          every finished (method, pair) result: a repeated or resumed run reuses those whose inputs,
@@ -46,7 +47,7 @@ public static class Program
     public static int Main(string[] args)
     {
         NativeAllocator.Configure();   // as the CLI does: measure what users run
-        try { return Run(Args.Parse(args)); }
+        try { return args.Length > 0 && args[0] == "label-fit" ? LabelFit.Run(args[1..]) : Run(Args.Parse(args)); }
         catch (UnsupException e) { Console.Error.WriteLine($"unsup-bench-registration: {e.Message}"); return 1; }
         catch (ArgumentException e) { Console.Error.WriteLine($"{e.Message}\n{Usage}"); return 2; }
     }

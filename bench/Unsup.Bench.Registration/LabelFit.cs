@@ -1,0 +1,107 @@
+using System.Globalization;
+using Unsup.Registration.Losses;
+using Unsup.Registration.Metrics;
+using Unsup.Registration.Model;
+using Unsup.Registration.Synthesis;
+using Unsup.Registration.Training;
+using Unsup.Registration.Transforms;
+using static TorchSharp.torch;
+
+namespace Unsup.Bench.Registration;
+
+/// <summary>
+/// `label-fit`: can one anatomy pair be aligned by the label term alone, with no regulariser? Either Adam on the two
+/// velocity fields directly (the loss landscape) or on a fresh SYMNet fed one fixed synthesis of each subject (the
+/// network and its rate). Separates "the objective has no way down from the identity" from "the network cannot take
+/// it" (bench/results/registration/from-scratch.md).
+/// </summary>
+public static class LabelFit
+{
+    const string Usage = """
+        usage: unsup-bench-registration label-fit FIXED_LABELS MOVING_LABELS --mode velocities|network [options]
+          --lr R          Adam rate (velocities: voxels per step, default 0.05; network: default 1e-4)
+          --steps N       default 100      --every N  print every N steps (default 10)
+          --downsample F  default 3 (brain-cropped as symnet train --crop brain)
+          --priors DIR    SynthSeg priors for the network's input images (default built-in T1)
+          --seed S        network init and synthesis seed (default 0)   --threads N (default 1)
+        """;
+
+    public static int Run(string[] args)
+    {
+        if (args.Length < 2) { Console.Error.WriteLine(Usage); return 2; }
+        string fixedPath = args[0], movingPath = args[1], mode = "";
+        double? lr = null; int steps = 100, every = 10, downsample = 3, threads = 1; long seed = 0; string? priors = null;
+        for (int i = 2; i < args.Length; i += 2)
+        {
+            string v = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
+            switch (args[i])
+            {
+                case "--mode": mode = v; break;
+                case "--lr": lr = double.Parse(v, CultureInfo.InvariantCulture); break;
+                case "--steps": steps = int.Parse(v); break;
+                case "--every": every = int.Parse(v); break;
+                case "--downsample": downsample = int.Parse(v); break;
+                case "--priors": priors = v; break;
+                case "--seed": seed = long.Parse(v); break;
+                case "--threads": threads = int.Parse(v); break;
+                default: Console.Error.WriteLine($"unknown option {args[i]}\n{Usage}"); return 2;
+            }
+        }
+        if (mode is not ("velocities" or "network")) { Console.Error.WriteLine($"--mode velocities|network\n{Usage}"); return 2; }
+        Unsup.TorchRuntime.SetThreads(threads);
+        manual_seed(seed);
+
+        using var maps = LabelMapPreparation.Load([fixedPath, movingPath], new LabelMapGeometry { Downsample = downsample });
+        var labels = SizePadding.Pad(maps.Labels.unsqueeze(1), SymNet.SizeMultiple);
+        var ids = EvaluationLabels.For([maps.Labels[0], maps.Labels[1]]);
+        var lx = SoftDice.OneHot(labels.narrow(0, 0, 1), ids);
+        var ly = SoftDice.OneHot(labels.narrow(0, 1, 1), ids);
+        Console.WriteLine($"# label-fit --mode {mode}: grid {string.Join("x", labels.shape.Skip(2))}, {ids.Count} labels, label term only (two 1 - soft Dice), no regulariser");
+        Console.WriteLine("| step | label loss | Dice (nearest) | mean abs v (voxels) | dead decoder channels |");
+        Console.WriteLine("|---|---|---|---|---|");
+
+        if (mode == "velocities")
+        {
+            var spatial = labels.shape.Skip(2).ToArray();
+            using var vXY = new TorchSharp.Modules.Parameter(zeros([1, spatial.Length, .. spatial]));
+            using var vYX = new TorchSharp.Modules.Parameter(zeros([1, spatial.Length, .. spatial]));
+            using var adam = optim.Adam([vXY, vYX], lr: lr ?? PairRefinement.DefaultLearningRate);
+            for (int step = 0; step <= steps; step++)
+                Step(adam, () => SymNetPipeline.FromVelocities(vXY, vYX), lx, ly, step, every, steps, null);
+        }
+        else
+        {
+            var synth = new LabelImageSynthesizer(priors is null ? LabelIntensityPriors.T1SkullStripped() : LabelIntensityPriors.FromSynthSegFolder(priors)) { ZeroBackground = true };
+            using var data = SymNetTrainingData.FromLabelMaps(maps, synth, 0, seed, onTheFly: false, sharedContrast: true);
+            var x = data.Images.narrow(0, 0, 1);
+            var y = data.Images.narrow(0, 1, 1);
+            using var model = new SymNet(7, (int)maps.Labels.dim() - 1);
+            using var adam = optim.Adam(model.parameters(), lr: lr ?? 1e-4);
+            for (int step = 0; step <= steps; step++)
+            {
+                // both orders in turn, as training draws (i, j) and (j, i); the fixed-to-moving order is the one printed
+                bool swap = step % 2 == 1;
+                Step(adam, () => SymNetPipeline.Forward(model, swap ? y : x, swap ? x : y), swap ? ly : lx, swap ? lx : ly, step, swap ? 0 : every, steps, model);
+            }
+        }
+        return 0;
+    }
+
+    static void Step(optim.Optimizer adam, Func<SymNetFields> pass, Tensor lx, Tensor ly, int step, int every, int steps, SymNet? model)
+    {
+        using var scope = NewDisposeScope();
+        adam.zero_grad();
+        using var f = pass();
+        var loss = SoftDice.Loss(ly, SpatialTransformer.Warp(lx, f.FullXY)) + SoftDice.Loss(lx, SpatialTransformer.Warp(ly, f.FullYX));
+        if (every > 0 && (step % every == 0 || step == steps))
+        {
+            double dice;
+            using (no_grad()) dice = 1 - SoftDice.Loss(ly, SpatialTransformer.Warp(lx, f.FullXY, Interpolation.Nearest)).item<float>();
+            string dead = model is null ? "–" : $"{model.LastDeadChannels} of {model.DecoderChannels}";
+            Console.WriteLine(FormattableString.Invariant($"| {step} | {loss.item<float>():F4} | {dice:F4} | {f.VelocityXY.abs().mean().item<float>():F4} | {dead} |"));
+        }
+        if (step == steps) return;
+        loss.backward();
+        adam.step();
+    }
+}
