@@ -26,8 +26,10 @@ public static class LabelFit
           --seed S        network init and synthesis seed (default 0)   --threads N (default 1)
         """;
 
-    public static int Run(string[] args)
+    /// <param name="output">where the table goes (default stdout)</param>
+    public static int Run(string[] args, TextWriter? output = null)
     {
+        var o = output ?? Console.Out;
         if (args.Length < 2) { Console.Error.WriteLine(Usage); return 2; }
         string fixedPath = args[0], movingPath = args[1], mode = "";
         double? lr = null; int steps = 100, every = 10, downsample = 3, threads = 1; long seed = 0; string? priors = null;
@@ -56,9 +58,9 @@ public static class LabelFit
         var ids = EvaluationLabels.For([maps.Labels[0], maps.Labels[1]]);
         var lx = SoftDice.OneHot(labels.narrow(0, 0, 1), ids);
         var ly = SoftDice.OneHot(labels.narrow(0, 1, 1), ids);
-        Console.WriteLine($"# label-fit --mode {mode}: grid {string.Join("x", labels.shape.Skip(2))}, {ids.Count} labels, label term only (two 1 - soft Dice), no regulariser");
-        Console.WriteLine("| step | label loss | Dice (nearest) | mean abs v (voxels) | dead decoder channels |");
-        Console.WriteLine("|---|---|---|---|---|");
+        o.WriteLine($"# label-fit --mode {mode}: grid {string.Join("x", labels.shape.Skip(2))}, {ids.Count} labels, label term only (two 1 - soft Dice), no regulariser");
+        o.WriteLine("| step | label loss | Dice (nearest) | mean abs v (voxels) | dead decoder channels |");
+        o.WriteLine("|---|---|---|---|---|");
 
         if (mode == "velocities")
         {
@@ -67,7 +69,7 @@ public static class LabelFit
             using var vYX = new TorchSharp.Modules.Parameter(zeros([1, spatial.Length, .. spatial]));
             using var adam = optim.Adam([vXY, vYX], lr: lr ?? PairRefinement.DefaultLearningRate);
             for (int step = 0; step <= steps; step++)
-                Step(adam, () => SymNetPipeline.FromVelocities(vXY, vYX), lx, ly, step, every, steps, null);
+                Step(adam, () => SymNetPipeline.FromVelocities(vXY, vYX), lx, ly, step, every, steps, null, o);
         }
         else
         {
@@ -81,13 +83,13 @@ public static class LabelFit
             {
                 // both orders in turn, as training draws (i, j) and (j, i); the fixed-to-moving order is the one printed
                 bool swap = step % 2 == 1;
-                Step(adam, () => SymNetPipeline.Forward(model, swap ? y : x, swap ? x : y), swap ? ly : lx, swap ? lx : ly, step, swap ? 0 : every, steps, model);
+                Step(adam, () => SymNetPipeline.Forward(model, swap ? y : x, swap ? x : y), swap ? ly : lx, swap ? lx : ly, step, swap ? 0 : every, steps, model, o);
             }
         }
         return 0;
     }
 
-    static void Step(optim.Optimizer adam, Func<SymNetFields> pass, Tensor lx, Tensor ly, int step, int every, int steps, SymNet? model)
+    static void Step(optim.Optimizer adam, Func<SymNetFields> pass, Tensor lx, Tensor ly, int step, int every, int steps, SymNet? model, TextWriter o)
     {
         using var scope = NewDisposeScope();
         adam.zero_grad();
@@ -98,7 +100,7 @@ public static class LabelFit
             double dice;
             using (no_grad()) dice = 1 - SoftDice.Loss(ly, SpatialTransformer.Warp(lx, f.FullXY, Interpolation.Nearest)).item<float>();
             string dead = model is null ? "–" : $"{model.LastDeadChannels} of {model.DecoderChannels}";
-            Console.WriteLine(FormattableString.Invariant($"| {step} | {loss.item<float>():F4} | {dice:F4} | {f.VelocityXY.abs().mean().item<float>():F4} | {dead} |"));
+            o.WriteLine(FormattableString.Invariant($"| {step} | {loss.item<float>():F4} | {dice:F4} | {f.VelocityXY.abs().mean().item<float>():F4} | {dead} |"));
         }
         if (step == steps) return;
         loss.backward();

@@ -35,3 +35,43 @@ public class RegistrationBenchTests
         Assert.Equal(2, Unsup.Bench.Registration.Program.Main(["--out", out_]));   // usage error
     }
 }
+
+/// <summary>`label-fit`: one pair aligned by the label term alone, on the velocities or through a fresh network.</summary>
+public class LabelFitTests
+{
+    static string[] Maps(TempDir dir)
+    {
+        var paths = new string[2];
+        for (int s = 0; s < 2; s++)
+        {
+            using var scope = NewDisposeScope();
+            var l = zeros([32, 32, 32], ScalarType.Int16);
+            l[TensorIndex.Slice(6, 26), TensorIndex.Slice(6, 26), TensorIndex.Slice(6, 26)] = tensor((short)2);   // the same outline (each map is cropped to its own), the inside shifted
+            l[TensorIndex.Slice(10 + 4 * s, 17 + 4 * s), TensorIndex.Slice(12, 20), TensorIndex.Slice(12, 20)] = tensor((short)3);
+            paths[s] = dir.File($"m{s}.nii.gz");
+            NiftiWriter.Write(paths[s], NiftiImage.Create(l, null, "", NiftiIntent.Label));
+        }
+        return paths;
+    }
+
+    static List<string[]> Rows(string table) =>
+        table.Split('\n').Where(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^\| \d")).Select(l => l.Split('|', StringSplitOptions.TrimEntries)).ToList();
+
+    [Fact]
+    public void AdamOnTheVelocitiesRaisesDiceAndTheNetworkModeReportsDeadChannels()
+    {
+        using var dir = TestData.Temp();
+        var m = Maps(dir);
+        var text = new StringWriter();
+        Assert.Equal(0, Unsup.Bench.Registration.LabelFit.Run([m[0], m[1], "--mode", "velocities", "--downsample", "1", "--steps", "30", "--every", "30", "--lr", "0.2"], text));
+        var rows = Rows(text.ToString());
+        Assert.Equal(2, rows.Count);   // steps 0 and 30
+        double before = double.Parse(rows[0][3], System.Globalization.CultureInfo.InvariantCulture), after = double.Parse(rows[1][3], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(after > before + 0.05, $"Dice {before} -> {after}: the label term should pull the shifted maps together\n{text}");
+
+        text = new StringWriter();
+        Assert.Equal(0, Unsup.Bench.Registration.LabelFit.Run([m[0], m[1], "--mode", "network", "--downsample", "1", "--steps", "2", "--every", "2"], text));
+        Assert.All(Rows(text.ToString()), r => Assert.Matches(@"^\d+ of 14$", r[5]));
+        Assert.Equal(2, Unsup.Bench.Registration.LabelFit.Run([m[0], m[1], "--mode", "sideways"], TextWriter.Null));
+    }
+}
