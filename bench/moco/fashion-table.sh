@@ -30,7 +30,12 @@ lin_top1() { run "${cli[@]}" moco lincls --weights "$1" --data fashion-mnist --o
 row_for() {  # KEY FUNCTION ARGS...: the cached row for KEY, else FUNCTION's, remembered
   local key=$1; shift
   local r; r=$(awk -F'\t' -v k="$key" '$1 == k {r = $2} END {print r}' "$cache")
-  if [ -z "$r" ]; then r=$("$@"); printf '%s\t%s\n' "$key" "$r" >> "$cache"; fi
+  if [ -z "$r" ]; then
+    r=$("$@")
+    # a failed command leaves an empty cell: stop, and do not remember the row
+    case "$r" in *"|  |"*|*"| |"*) echo "fashion-table.sh: a measurement failed for '$key' (see $log)" >&2; exit 1;; esac
+    printf '%s\t%s\n' "$key" "$r" >> "$cache"
+  fi
   echo "$r"
 }
 pixel_row() {
