@@ -73,7 +73,7 @@ public static class LabelFit
         }
         else
         {
-            var synth = new LabelImageSynthesizer(priors is null ? LabelIntensityPriors.T1SkullStripped() : LabelIntensityPriors.FromSynthSegFolder(priors)) { ZeroBackground = true };
+            var synth = Program.Synthesizer(priors);
             using var data = SymNetTrainingData.FromLabelMaps(maps, synth, 0, seed, onTheFly: false, sharedContrast: true);
             var x = data.Images.narrow(0, 0, 1);
             var y = data.Images.narrow(0, 1, 1);
@@ -94,7 +94,7 @@ public static class LabelFit
         using var scope = NewDisposeScope();
         adam.zero_grad();
         using var f = pass();
-        var loss = SoftDice.Loss(ly, SpatialTransformer.Warp(lx, f.FullXY)) + SoftDice.Loss(lx, SpatialTransformer.Warp(ly, f.FullYX));
+        var loss = SymNetLoss.LabelOverlap(lx, ly, f);
         if (every > 0 && (step % every == 0 || step == steps))
         {
             double dice;

@@ -52,6 +52,13 @@ public static class Program
         catch (ArgumentException e) { Console.Error.WriteLine($"{e.Message}\n{Usage}"); return 2; }
     }
 
+    /// <summary>The synthesiser of the held-out images: SynthSeg priors from a folder, or Unsup's built-in T1 contrast.</summary>
+    internal static LabelImageSynthesizer Synthesizer(string? priors) =>
+        new(priors is null ? LabelIntensityPriors.T1SkullStripped() : LabelIntensityPriors.FromSynthSegFolder(priors))
+        {
+            ZeroBackground = true,   // brain-only maps: skull-stripped images, as the networks are trained on
+        };
+
     /// <summary>One ordered pair of syntheses: fixed subject/variant, moving subject/variant.</summary>
     sealed record Pair(int Fixed, int FixedVariant, int Moving, int MovingVariant, string Name);
 
@@ -63,10 +70,7 @@ public static class Program
         if (a.Contrasts < 1) throw new UnsupException($"--contrasts {a.Contrasts}: must be at least 1");
         var geometry = new LabelMapGeometry { CropSize = a.Crop, Downsample = a.Downsample };
         using var maps = LabelMapPreparation.Load(paths, geometry);
-        var synth = new LabelImageSynthesizer(a.Priors is null ? LabelIntensityPriors.T1SkullStripped() : LabelIntensityPriors.FromSynthSegFolder(a.Priors))
-        {
-            ZeroBackground = true,   // brain-only maps: skull-stripped images, as the networks are trained on
-        };
+        var synth = Synthesizer(a.Priors);
         int first = maps.Count - a.Val;
         var evalLabels = a.DiceLabels.Resolve(Enumerable.Range(0, maps.Count).Select(i => maps.Labels[i]));
         if (evalLabels.Count == 0) throw new UnsupException($"--dice-labels {a.DiceLabels}: no label of that set is present in every map");

@@ -71,10 +71,7 @@ public sealed class SymNetLoss : IDisposable
         Tensor? labels = null;
         if (LabelWeight > 0 && labelsX is not null && labelsY is not null)
         {
-            // each label map carried to the other end. Not half-way: two maps warped by one shared contraction
-            // overlap better and better while the full maps stay the identity — the network found that in 50 steps
-            labels = SoftDice.Loss(labelsY, SpatialTransformer.Warp(labelsX, f.FullXY))
-                   + SoftDice.Loss(labelsX, SpatialTransformer.Warp(labelsY, f.FullYX));
+            labels = LabelOverlap(labelsX, labelsY, f);
             total = total + LabelWeight * labels;
         }
 
@@ -82,6 +79,14 @@ public sealed class SymNetLoss : IDisposable
         foreach (var t in new[] { total, mid, full, magnitude, jacobian, smooth, labels }) t?.MoveToOuterDisposeScope();
         return terms;
     }
+
+    /// <summary>
+    /// The label term, unweighted: 1 − soft Dice of each one-hot map warped onto the other by the full maps, summed. Not
+    /// half-way: two maps warped by one shared contraction overlap better and better while the full maps stay the
+    /// identity — the network found that in 50 steps.
+    /// </summary>
+    public static Tensor LabelOverlap(Tensor labelsX, Tensor labelsY, SymNetFields f) =>
+        SoftDice.Loss(labelsY, SpatialTransformer.Warp(labelsX, f.FullXY)) + SoftDice.Loss(labelsX, SpatialTransformer.Warp(labelsY, f.FullYX));
 
     /// <summary>-NCC half-way and -NCC at both ends (the official similarity terms), on blurred images when <see cref="SimilarityBlur"/> &gt; 0.</summary>
     (Tensor Mid, Tensor Full) Similarity(Tensor x, Tensor y, SymNetFields f)

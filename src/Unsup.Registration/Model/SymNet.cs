@@ -84,10 +84,11 @@ public sealed class SymNet : nn.Module<Tensor, Tensor, (Tensor vXY, Tensor vYX)>
     public long DecoderChannels => 2 * StartChannels;
 
     /// <summary>
-    /// How many of the <see cref="DecoderChannels"/> were zero at every voxel of the last forward pass. Every block
-    /// ends in a ReLU, so a channel at zero everywhere passes no gradient back: too high a learning rate can push
-    /// them all there within tens of steps (from scratch at Adam 1e-3 and 3e-4; bench/results/registration/from-scratch.md),
-    /// after which the network outputs no deformation and training cannot bring it back.
+    /// How many of the <see cref="DecoderChannels"/> were zero at every voxel of the last forward pass in training mode
+    /// (inference does not count them). Every block ends in a ReLU, so a channel at zero everywhere passes no gradient
+    /// back: too high a learning rate can push them all there within tens of steps (from scratch at Adam 1e-3;
+    /// bench/results/registration/from-scratch.md), after which the network outputs no deformation and training cannot
+    /// bring it back.
     /// </summary>
     public long LastDeadChannels { get; private set; }
 
@@ -116,7 +117,7 @@ public sealed class SymNet : nn.Module<Tensor, Tensor, (Tensor vXY, Tensor vYX)>
         var d1 = Chain(Join(Chain(d0, up2), e2), dc3, dc4);
         var d2 = Chain(Join(Chain(d1, up3), e1), dc5, dc6);
         var d3 = Chain(Join(Chain(d2, up4), e0), dc7, dc8);
-        LastDeadChannels = DeadChannels(d3);
+        if (training) LastDeadChannels = DeadChannels(d3);
         var vXY = Run(dc9, d3);
         var vYX = Run(dc10, d3);
         d3.Dispose();

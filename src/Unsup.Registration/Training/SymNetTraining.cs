@@ -145,7 +145,6 @@ public static class SymNetTraining
         return new SymNetTrainResult(run.Root, state.Step, lastLoss, firstVal, last, weights, session.LastCheckpoint);
     }
 
-    /// <summary>The synthesis seed of a step's fixed image (the moving one uses the next): a function of the step alone.</summary>
     /// <summary>Steps in a row with every decoder channel dead before training stops: one pair can leave a channel at
     /// zero that another revives, a run of them cannot all.</summary>
     public const int DeadNetworkPatience = 20;
@@ -159,9 +158,10 @@ public static class SymNetTraining
         if (deadSteps + 1 < DeadNetworkPatience) return deadSteps + 1;
         throw new UnsupException($"training stopped at step {step}: for {DeadNetworkPatience} steps in a row the network has output no deformation, since all " +
             $"{model.DecoderChannels} channels feeding its velocity heads are zero at every voxel (dead ReLUs). No gradient reaches a dead network, so it " +
-            "cannot recover: start again with a lower --lr (the official rate is 1e-4; from scratch, 1e-3 and 3e-4 did this within tens of steps)");
+            "cannot recover: start again with a lower --lr (the official rate is 1e-4; from scratch, 1e-3 did this within tens of steps)");
     }
 
+    /// <summary>The synthesis seed of a step's fixed image (the moving one uses the next): a function of the step alone.</summary>
     static long PairSeed(long runSeed, long step) => unchecked(runSeed * 1_000_003 + 2 * step + 1_000_000_000);
 
     static string Describe(SymNetValidation v) =>

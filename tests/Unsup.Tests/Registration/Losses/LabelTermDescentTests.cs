@@ -28,8 +28,7 @@ public class LabelTermDescentTests
             using var inner = NewDisposeScope();
             opt.zero_grad();
             using var f = SymNetPipeline.FromVelocities(vXY, vYX);
-            var loss = SoftDice.Loss(labelsY, Unsup.Registration.Transforms.SpatialTransformer.Warp(labelsX, f.FullXY))
-                     + SoftDice.Loss(labelsX, Unsup.Registration.Transforms.SpatialTransformer.Warp(labelsY, f.FullYX));
+            var loss = SymNetLoss.LabelOverlap(labelsX, labelsY, f);
             if (step) { loss.backward(); opt.step(); }
             return loss.item<float>();
         }
