@@ -74,4 +74,34 @@ public class LabelFitTests
         Assert.All(Rows(text.ToString()), r => Assert.Matches(@"^\d+ of 14$", r[5]));
         Assert.Equal(2, Unsup.Bench.Registration.LabelFit.Run([m[0], m[1], "--mode", "sideways"], TextWriter.Null));
     }
+
+    static double Cell(string[] row, int column) => double.Parse(row[column], System.Globalization.CultureInfo.InvariantCulture);
+
+    [Fact]
+    public void TheOfficialLossOnTheVelocitiesAlsoAlignsThePairAndInitLoadsWeights()
+    {
+        using var dir = TestData.Temp();
+        var m = Maps(dir);
+        // the unsupervised objective (NCC on one synthesis of each map, with the regularisers) must lower its loss and
+        // raise label Dice: what separates "the objective leads to the anatomy" from "the network does not learn it"
+        var text = new StringWriter();
+        Assert.Equal(0, Unsup.Bench.Registration.LabelFit.Run([m[0], m[1], "--mode", "velocities", "--loss", "official", "--downsample", "1", "--steps", "30", "--every", "30", "--lr", "0.2"], text));
+        Assert.Contains("| step | official loss |", text.ToString());
+        var rows = Rows(text.ToString());
+        Assert.Equal(2, rows.Count);
+        Assert.True(Cell(rows[1], 2) < Cell(rows[0], 2) - 0.01, $"the official loss should fall\n{text}");
+        Assert.True(Cell(rows[1], 3) > Cell(rows[0], 3) + 0.05, $"Dice should rise under NCC as under the label term\n{text}");
+
+        // --init: the official weights give non-zero velocities at step 0, a fresh network (heads at N(0, 1e-5)) about none
+        string Velocity(params string[] extra)
+        {
+            var t = new StringWriter();
+            Assert.Equal(0, Unsup.Bench.Registration.LabelFit.Run([m[0], m[1], "--mode", "network", "--downsample", "1", "--steps", "0", .. extra], t));
+            return Rows(t.ToString()).Single()[4];
+        }
+        double fresh = double.Parse(Velocity(), System.Globalization.CultureInfo.InvariantCulture);
+        double official = double.Parse(Velocity("--init", TestData.Shared("models/symnet_neurite_oasis_c7_80000.pth")), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(fresh < 0.01 && official > 10 * fresh, $"mean |v|: fresh {fresh}, official weights {official}");
+        Assert.Equal(2, Unsup.Bench.Registration.LabelFit.Run([m[0], m[1], "--mode", "velocities", "--loss", "ncc"], TextWriter.Null));
+    }
 }
