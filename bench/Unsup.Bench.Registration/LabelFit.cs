@@ -69,8 +69,8 @@ public static class LabelFit
         string objective = lossName == "label" ? "label term only (two 1 - soft Dice), no regulariser"
             : $"official loss (NCC window 7{(blur > 0 ? FormattableString.Invariant($" on images blurred by sigma {blur}") : "")}, λ_J 100, λ_s 3, λ_m 0.1) on one synthesis of each subject";
         o.WriteLine($"# label-fit --mode {mode}: grid {string.Join("x", labels.shape.Skip(2))}, {ids.Count} labels, {objective}");
-        o.WriteLine($"| step | {lossName} loss | Dice (nearest) | mean abs v (voxels) | dead decoder channels |");
-        o.WriteLine("|---|---|---|---|---|");
+        o.WriteLine($"| step | {lossName} loss | Dice (nearest) | mean abs v (voxels) | dead decoder channels | outline Dice |");
+        o.WriteLine("|---|---|---|---|---|---|");
 
         // images only where something looks at them: the network's input, or the official loss's NCC
         using var data = mode == "network" || lossName == "official"
@@ -116,10 +116,16 @@ public static class LabelFit
         var loss = objective(f);
         if (every > 0 && (step % every == 0 || step == steps))
         {
-            double dice;
-            using (no_grad()) dice = 1 - SoftDice.Loss(ly, SpatialTransformer.Warp(lx, f.FullXY, Interpolation.Nearest)).item<float>();
+            double dice, outline;
+            using (no_grad())
+            {
+                var moved = SpatialTransformer.Warp(lx, f.FullXY, Interpolation.Nearest);
+                dice = 1 - SoftDice.Loss(ly, moved).item<float>();
+                // the union of the structures: does a warp align the brain's outline without its inside?
+                outline = 1 - SoftDice.Loss(ly.sum(1, keepdim: true), moved.sum(1, keepdim: true)).item<float>();
+            }
             string dead = model is null ? "–" : $"{model.LastDeadChannels} of {model.DecoderChannels}";
-            o.WriteLine(FormattableString.Invariant($"| {step} | {loss.item<float>():F4} | {dice:F4} | {f.VelocityXY.abs().mean().item<float>():F4} | {dead} |"));
+            o.WriteLine(FormattableString.Invariant($"| {step} | {loss.item<float>():F4} | {dice:F4} | {f.VelocityXY.abs().mean().item<float>():F4} | {dead} | {outline:F4} |"));
         }
         if (step == steps) return;
         loss.backward();

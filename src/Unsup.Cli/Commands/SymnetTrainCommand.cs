@@ -14,6 +14,7 @@ public static class SymnetTrainCommand
         var labels = new Option<string?>("--labels") { Description = "Label maps in the same order as --images (folder or list), for validation Dice" };
         var labelMaps = new Option<string?>("--label-maps") { Description = "Train without scans: a folder or list of label maps; every step synthesises a fresh pair (SynthSeg model, see `unsup synth`); held-out subjects (--val) get one fixed synthesis each for validation Dice" };
         var deform = new Option<bool>("--deform") { Description = "With --label-maps: also deform each label map randomly (affine + elastic) before every synthesis" };
+        var head = new Option<bool>("--head") { Description = "With --label-maps: whole-head images (extra-cerebral labels kept, background drawn like any label), as `unsup synth --head`; default: skull-stripped brains on zero, whose outline dominates local NCC" };
         var pairContrast = new Option<string?>("--pair-contrast") { Description = "With --label-maps: same (default) synthesises both images of a pair, and the held-out subjects, with one contrast, as two scans of one protocol (what local NCC compares); independent draws one per image (SynthMorph's setting, for --label-weight)" };
         pairContrast.AcceptOnlyFromAmong(SymNetTrainConfig.SameContrast, SymNetTrainConfig.IndependentContrast);
         var val = new Option<int>("--val") { Description = "Hold out the last N subjects; their ordered pairs are the validation set (needs --labels)", DefaultValueFactory = _ => 0 };
@@ -47,7 +48,7 @@ public static class SymnetTrainCommand
             "  unsup symnet train --label-maps synthseg/ --crop brain --downsample 2 --val 3 --steps 3000 --out runs/symnet-synth\n" +
             "  unsup symnet train --resume runs/symnet-2mm --steps 4000")
         {
-            images, labels, labelMaps, SynthCommand.Priors, SynthCommand.Classes, SynthCommand.Crop, deform, pairContrast, val, init, outDir, resume, steps, lr, startCh, down, jac, smooth, mag, labelWeight, simWeight, simBlur, nccWindow, diceLabels, valEvery, ckEvery, stopAfter,
+            images, labels, labelMaps, SynthCommand.Priors, SynthCommand.Classes, SynthCommand.Crop, deform, head, pairContrast, val, init, outDir, resume, steps, lr, startCh, down, jac, smooth, mag, labelWeight, simWeight, simBlur, nccWindow, diceLabels, valEvery, ckEvery, stopAfter,
         };
         cmd.SetAction(r =>
         {
@@ -73,15 +74,15 @@ public static class SymnetTrainCommand
                 var labelPaths = r.GetValue(labels) is string ls ? ImageList.Resolve(ls).Select(Path.GetFullPath).ToList() : null;
                 var mapPaths = mapSpec != null ? ImageList.Resolve(mapSpec).Select(Path.GetFullPath).ToList() : null;
                 string? cropText = r.GetValue(SynthCommand.Crop);
-                if (mapPaths == null && (cropText != null || r.GetValue(deform) || r.GetValue(SynthCommand.Priors) != null || r.GetValue(pairContrast) != null))
-                    throw new UnsupException("--crop, --deform, --pair-contrast and --priors go with --label-maps");
+                if (mapPaths == null && (cropText != null || r.GetValue(deform) || r.GetValue(head) || r.GetValue(SynthCommand.Priors) != null || r.GetValue(pairContrast) != null))
+                    throw new UnsupException("--crop, --deform, --head, --pair-contrast and --priors go with --label-maps");
                 long[]? cropSize = cropText is null || cropText.Equals("brain", StringComparison.OrdinalIgnoreCase) ? null : SynthCommand.CropSize(cropText);
                 string? initPath = r.GetValue(init) is string ip ? Path.GetFullPath(ip) : null;
                 int channels = r.GetValue(startCh) ?? (initPath != null ? SymNetWeights.Architecture(initPath).StartChannels : 7);
                 var d = new SymNetTrainConfig();
                 c = d with
                 {
-                    Images = imagePaths, Labels = labelPaths, LabelMaps = mapPaths, CropSize = cropSize, Deform = r.GetValue(deform),
+                    Images = imagePaths, Labels = labelPaths, LabelMaps = mapPaths, CropSize = cropSize, Deform = r.GetValue(deform), WholeHead = r.GetValue(head),
                     PairContrast = r.GetValue(pairContrast) ?? SymNetTrainConfig.SameContrast,
                     PriorsDir = mapPaths != null ? SynthCommand.ResolvePriorsDir(r) : null,
                     ClassesFile = r.GetValue(SynthCommand.Classes) is string cf ? Path.GetFullPath(cf) : null, ValidationCount = r.GetValue(val), Init = initPath, StartChannels = channels,
@@ -102,7 +103,7 @@ public static class SymnetTrainCommand
                 if (dims != data.Dims) throw UnsupException.ForFile(initFile, $"holds {dims}D weights but the images are {data.Dims}D");
             }
             string run = resumeDir ?? r.GetValue(outDir) ?? RunFolder.DefaultPath($"symnet-{DateTime.Now:yyyyMMdd-HHmmss}");
-            Console.WriteLine($"SYMNet training on {data.Count} subjects{(c.LabelMaps != null ? " (images synthesised from label maps every step" + (c.Deform ? ", deformed" : "") + $", {c.PairContrast} contrast per pair)" : "")} ({data.TrainCount} train, {data.ValidationCount} held out), " +
+            Console.WriteLine($"SYMNet training on {data.Count} subjects{(c.LabelMaps != null ? " (images synthesised from label maps every step" + (c.Deform ? ", deformed" : "") + (c.WholeHead ? ", whole head" : "") + $", {c.PairContrast} contrast per pair)" : "")} ({data.TrainCount} train, {data.ValidationCount} held out), " +
                               $"{data.Dims}D grid {string.Join("x", data.Spatial)} (padded {string.Join("x", data.Images.shape.Skip(2))}), C {c.StartChannels}, " +
                               $"lr {c.Lr:G3}, NCC window {c.NccWindow ?? Unsup.Registration.Losses.LocalNcc.DefaultWindow(data.Dims)}, λ_J {c.JacobianWeight}, λ_s {c.SmoothnessWeight}, λ_m {c.MagnitudeWeight}{(c.LabelWeight > 0 ? $", λ_L {c.LabelWeight}" : "")}{(c.SimilarityWeight != 1 ? $", NCC weight {c.SimilarityWeight}" : "")}{(c.SimilarityBlur > 0 ? $", similarity blur {c.SimilarityBlur} voxels" : "")}, {c.Steps} steps" +
                               (c.Init != null ? $", init {c.Init}" : "") + $" -> {Path.GetFullPath(run)}");

@@ -83,7 +83,9 @@ public static class LabelMapPreparation
             }
             var own = maps.Select((m, i) =>
             {
-                try { return BoundingBox.Of(m > 0, geometry.Margin); }
+                // centred on the brain in whole-head maps too: the head's box (neck, face) would misplace the brains
+                using var brain = geometry.BrainOnly ? null : BrainOnly(m);
+                try { return BoundingBox.Of((brain ?? m) > 0, geometry.Margin); }
                 catch (UnsupException) { throw UnsupException.ForFile(paths[i], "holds no brain label (all background after removing labels >= 500 and 24)"); }
             }).ToList();
             var size = geometry.CropSize ?? Enumerable.Range(0, 3).Select(i => own.Max(b => b.Size[i])).ToArray();

@@ -25,6 +25,12 @@ public sealed record SymNetTrainConfig
     public long[]? CropSize { get; init; }
     /// <summary>With <see cref="LabelMaps"/>: randomly deform each label map (affine + elastic) before every synthesis.</summary>
     public bool Deform { get; init; }
+    /// <summary>
+    /// With <see cref="LabelMaps"/>: keep the extra-cerebral labels (&gt;= 500) and outer CSF (24) and give the
+    /// background its own intensity, as SynthSeg's whole-head images (`unsup synth --head`); default false: skull-stripped
+    /// brains on a zero background, whose outline is then the strongest edge local NCC sees.
+    /// </summary>
+    public bool WholeHead { get; init; }
     public const string SameContrast = "same", IndependentContrast = "independent";
     /// <summary>
     /// With <see cref="LabelMaps"/>: <c>same</c> synthesises both images of a training pair with one contrast (and the

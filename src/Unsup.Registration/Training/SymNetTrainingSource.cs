@@ -25,7 +25,7 @@ public static class SymNetTrainingSource
         if (c.LabelMaps is not null && c.Images.Count > 0) throw new UnsupException("give either --images or --label-maps, not both");
         if (c.LabelMaps is null && c.Images.Count == 0) throw new UnsupException("no training data: give --images (scans) or --label-maps (images are synthesised)");
         if (c.LabelMaps is null) return SymNetTrainingData.Load(c.Images, c.Labels, c.ValidationCount, c.Downsample);
-        using var maps = LabelMapPreparation.Load(c.LabelMaps, new LabelMapGeometry { CropSize = c.CropSize, Downsample = c.Downsample });
+        using var maps = LabelMapPreparation.Load(c.LabelMaps, new LabelMapGeometry { CropSize = c.CropSize, Downsample = c.Downsample, BrainOnly = !c.WholeHead });
         return SymNetTrainingData.FromLabelMaps(maps, Synthesizer(c), c.ValidationCount, c.Seed + FixedImageSeed,
             onTheFly: true, deformation: c.Deform ? new RandomDeformation() : null, sharedContrast: c.PairContrast == SymNetTrainConfig.SameContrast);
     }
@@ -33,6 +33,6 @@ public static class SymNetTrainingSource
     public static LabelImageSynthesizer Synthesizer(SymNetTrainConfig c) =>
         new(c.PriorsDir is null ? LabelIntensityPriors.T1SkullStripped() : LabelIntensityPriors.FromSynthSegFolder(c.PriorsDir, c.ClassesFile))
         {
-            ZeroBackground = true,   // the maps are brain-only: images look skull-stripped
+            ZeroBackground = !c.WholeHead,   // brain-only maps: images look skull-stripped
         };
 }

@@ -141,4 +141,35 @@ public class SynthCliTests
         Assert.Equal(1, both.ExitCode);
         Assert.Contains("not both", both.Stderr);
     }
+
+    [Fact]
+    public void TrainingOnWholeHeadSynthesesKeepsTheScalpAndDrawsTheBackground()
+    {
+        using var dir = TestData.Temp();
+        for (int i = 0; i < 4; i++) WriteHead(dir, $"maps/s{i}.nii.gz", i % 3);
+        string run = dir.File("run");
+        var r = UnsupProcess.Run("--threads", "1", "-q", "symnet", "train", "--label-maps", dir.File("maps"), "--priors", Path.GetDirectoryName(TestData.Shared("synthseg/prior_means_t1.npy"))!, "--crop", "brain", "--head",
+            "--val", "2", "--start-channels", "2", "--steps", "1", "--val-every", "1", "--out", run);
+        Assert.True(r.ExitCode == 0, r.Stderr + r.Stdout);
+        Assert.Contains("whole head", r.Stdout);
+        Assert.Contains("\"wholeHead\": true", File.ReadAllText(Path.Combine(run, "config.json")));
+
+        // what the trainer synthesises from that config (SynthSeg's priors, which give the scalp and background their own
+        // intensities): the scalp is in the crop and nothing is exactly zero but the padding
+        var c = Unsup.Registration.Training.SymNetTraining.ReadConfig(run);
+        using var data = Unsup.Registration.Training.SymNetTrainingSource.Load(c);
+        using var scope = NewDisposeScope();
+        var (image, labels) = data.TrainingSample(0, seed: 3);
+        Assert.True(labels!.eq(507).any().item<bool>(), "the scalp should be kept");
+        var inside = image[TensorIndex.Ellipsis, TensorIndex.Slice(0, 20), TensorIndex.Slice(0, 20), TensorIndex.Slice(0, 20)];   // the crop (28x28x28 at most) before its padding
+        Assert.True(inside.eq(0).to(ScalarType.Float32).mean().item<float>() < 0.01f, "a whole-head image has no zero background");
+        using var stripped = Unsup.Registration.Training.SymNetTrainingSource.Load(c with { WholeHead = false });
+        var (strippedImage, strippedLabels) = stripped.TrainingSample(0, seed: 3);
+        Assert.False(strippedLabels!.eq(507).any().item<bool>());
+        Assert.Equal(strippedImage.shape, image.shape);   // one crop, around the brain, either way
+
+        var scans = UnsupProcess.Run("symnet", "train", "--images", dir.File("maps"), "--head", "--out", dir.File("run2"));
+        Assert.Equal(1, scans.ExitCode);
+        Assert.Contains("--head", scans.Stderr);
+    }
 }

@@ -112,6 +112,21 @@ public class LabelGeometryTests
     }
 
     [Fact]
+    public void WholeHeadMapsAreCroppedAroundTheBrainAsSkullStrippedOnesAre()
+    {
+        using var scope = NewDisposeScope();
+        using var dir = TestData.Temp();
+        var paths = new[] { WriteMap(dir, "a.nii.gz", Head(0)), WriteMap(dir, "b.nii.gz", Head(6)) };
+        using var stripped = LabelMapPreparation.Load(paths, new LabelMapGeometry());
+        using var head = LabelMapPreparation.Load(paths, new LabelMapGeometry { BrainOnly = false });
+        // the same boxes (the brain's, not the scalp's), so the brains line up alike; only the labels kept differ
+        Assert.Equal(stripped.Labels.shape, head.Labels.shape);
+        Assert.Equal([2L, 28, 24, 24], head.Labels.shape);   // brain box 20x16x16 + 4 voxels each side
+        Assert.True((head.Labels.where(head.Labels < 24, zeros_like(head.Labels)) == stripped.Labels).all().item<bool>());
+        Assert.True(head.Labels.eq(507).any().item<bool>() && !stripped.Labels.eq(507).any().item<bool>());
+    }
+
+    [Fact]
     public void BadLabelMapsAreErrorsNamingTheFile()
     {
         using var scope = NewDisposeScope();
